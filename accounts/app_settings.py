@@ -1,0 +1,42 @@
+"""Settings of the accounts app, each with its default (override as ACCOUNTS_<NAME>)."""
+from django.conf import settings
+
+
+class AppSettings:
+    prefix = "ACCOUNTS_"
+
+    def _setting(self, name: str, default):
+        return getattr(settings, self.prefix + name, default)
+
+    @property
+    def SESSION_IDLE_TIMEOUT(self) -> int:
+        """Seconds of inactivity after which a session ends."""
+        return self._setting("SESSION_IDLE_TIMEOUT", 30 * 60)
+
+    @property
+    def SESSION_MAX_AGE(self) -> int:
+        """Seconds after sign-in at which a session ends, however active."""
+        return self._setting("SESSION_MAX_AGE", 12 * 60 * 60)
+
+    @property
+    def LOGIN_FAILURES_PER_ACCOUNT(self) -> tuple[int, int]:
+        """(failures, window in seconds) allowed for one email address."""
+        return self._setting("LOGIN_FAILURES_PER_ACCOUNT", (10, 15 * 60))
+
+    @property
+    def LOGIN_FAILURES_PER_IP(self) -> tuple[int, int]:
+        """(failures, window in seconds) allowed from one client IP."""
+        return self._setting("LOGIN_FAILURES_PER_IP", (50, 15 * 60))
+
+    @property
+    def TRUSTED_PROXY_COUNT(self) -> int:
+        """How many reverse proxies append to X-Forwarded-For in front of us."""
+        return self._setting("TRUSTED_PROXY_COUNT", 0)
+
+    @property
+    def SIGN_IN_ACTIVITY_LIMIT(self) -> int:
+        """How many recent sign-in attempts the profile lists."""
+        return self._setting("SIGN_IN_ACTIVITY_LIMIT", 20)
+
+
+app_settings = AppSettings()

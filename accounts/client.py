@@ -1,0 +1,50 @@
+"""Facts about the client behind a request."""
+import ipaddress
+
+from django.http import HttpRequest
+
+from accounts.app_settings import app_settings
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """Return the client's IP address, trusting only our own proxies' X-Forwarded-For.
+
+    Each trusted proxy appends the address it saw; the client is the entry
+    that many places from the right. Anything left of it is client-supplied
+    and could be forged, so it is never used.
+    """
+    candidate = request.META.get("REMOTE_ADDR", "")
+    proxies = app_settings.TRUSTED_PROXY_COUNT
+    if proxies:
+        hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
+        if len(hops) >= proxies:
+            candidate = hops[-proxies]
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return None
+
+
+def user_agent(request: HttpRequest) -> str:
+    return request.META.get("HTTP_USER_AGENT", "")[:512]
+
+
+def describe_browser(user_agent_string: str) -> str:
+    """Return a short "Browser on OS" label for a User-Agent, for activity lists."""
+    ua = user_agent_string or ""
+    browser = next(
+        (label for token, label in (
+            ("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"),
+            ("HeadlessChrome/", "Chrome (headless)"), ("Chrome/", "Chrome"),
+            ("Safari/", "Safari"), ("curl/", "curl"),
+        ) if token in ua),
+        "Unknown browser",
+    )
+    system = next(
+        (label for token, label in (
+            ("iPhone", "iPhone"), ("iPad", "iPad"), ("Android", "Android"),
+            ("Windows", "Windows"), ("Mac OS X", "macOS"), ("Linux", "Linux"),
+        ) if token in ua),
+        "",
+    )
+    return f"{browser} on {system}" if system else browser

@@ -1,0 +1,94 @@
+"""Forms only validate; the flows act."""
+from django import forms
+from django.contrib.auth import password_validation
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import User
+
+# Bounds on what we accept at sign-in, so absurd input is refused before any
+# hashing work is spent on it.
+MAX_PASSWORD_INPUT = 4096
+
+
+class SignInForm(forms.Form):
+    email = forms.EmailField(
+        label=_("Email"), max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "username", "autofocus": True, "autocapitalize": "none"}),
+    )
+    password = forms.CharField(
+        label=_("Password"), strip=False, max_length=MAX_PASSWORD_INPUT,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+
+class CodeForm(forms.Form):
+    """A one-time code; each method normalises and checks it in verify()."""
+
+    code = forms.CharField(
+        label=_("Code"), max_length=64,
+        widget=forms.TextInput(attrs={
+            "autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True,
+            "autocapitalize": "none", "spellcheck": "false",
+        }),
+        error_messages={"required": _("Enter the code.")},
+    )
+
+
+class ReauthenticationForm(forms.Form):
+    password = forms.CharField(
+        label=_("Password"), strip=False, max_length=MAX_PASSWORD_INPUT,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
+    )
+
+
+class ReauthenticationWithCodeForm(ReauthenticationForm, CodeForm):
+    field_order = ["password", "code"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["code"].widget.attrs.pop("autofocus", None)
+
+
+class ProfileForm(forms.ModelForm):
+    class Meta:
+        model = User
+        fields = ["name"]
+        widgets = {"name": forms.TextInput(attrs={"autocomplete": "name"})}
+
+
+class PasswordChangeForm(forms.Form):
+    old_password = forms.CharField(
+        label=_("Current password"), strip=False, max_length=MAX_PASSWORD_INPUT,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
+    )
+    new_password = forms.CharField(
+        label=_("New password"), strip=False, max_length=MAX_PASSWORD_INPUT,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=_("At least 12 characters. Long passphrases are welcome."),
+    )
+    new_password_confirm = forms.CharField(
+        label=_("Confirm new password"), strip=False, max_length=MAX_PASSWORD_INPUT,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def __init__(self, user: User, *args, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+    def clean_old_password(self) -> str:
+        old = self.cleaned_data["old_password"]
+        if not self.user.check_password(old):
+            raise forms.ValidationError(_("Your current password was entered incorrectly."), code="password_incorrect")
+        return old
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        new, confirm = cleaned.get("new_password"), cleaned.get("new_password_confirm")
+        if new and confirm and new != confirm:
+            self.add_error("new_password_confirm", forms.ValidationError(_("The two passwords do not match."), code="password_mismatch"))
+        elif new:
+            try:
+                password_validation.validate_password(new, self.user)
+            except forms.ValidationError as error:
+                self.add_error("new_password", error)
+        return cleaned

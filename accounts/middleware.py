@@ -1,0 +1,45 @@
+"""End sessions after idle time and after an absolute lifetime."""
+from collections.abc import Callable
+
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+
+from accounts.app_settings import app_settings
+from accounts.signin import AUTH_STARTED_SESSION_KEY, LAST_ACTIVITY_SESSION_KEY
+from ctm_auth import clock
+
+# Writing the session on every request costs a database write; refreshing the
+# activity time once a minute is precise enough for a 30-minute idle timeout.
+ACTIVITY_WRITE_INTERVAL = 60
+
+
+class SessionTimeoutMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.user.is_authenticated and self._expired(request):
+            logout(request)
+            messages.info(request, _("Your session has expired. Please sign in again."))
+            return redirect_to_login(request.get_full_path())
+        return self.get_response(request)
+
+    @staticmethod
+    def _expired(request: HttpRequest) -> bool:
+        session, now = request.session, clock.timestamp()
+        started = session.get(AUTH_STARTED_SESSION_KEY)
+        last_seen = session.get(LAST_ACTIVITY_SESSION_KEY)
+        if started is None or last_seen is None:
+            # A session signed in by something other than our flows (a test
+            # client's force_login, say) starts its clocks now.
+            session[AUTH_STARTED_SESSION_KEY] = session.get(AUTH_STARTED_SESSION_KEY, now)
+            session[LAST_ACTIVITY_SESSION_KEY] = now
+            return False
+        if now - started > app_settings.SESSION_MAX_AGE or now - last_seen > app_settings.SESSION_IDLE_TIMEOUT:
+            return True
+        if now - last_seen > ACTIVITY_WRITE_INTERVAL:
+            session[LAST_ACTIVITY_SESSION_KEY] = now
+        return False

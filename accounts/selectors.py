@@ -1,0 +1,69 @@
+"""Read-only queries for the accounts pages."""
+from dataclasses import dataclass
+
+from django.urls import reverse
+
+from accounts import audit
+from accounts.app_settings import app_settings
+from accounts.client import describe_browser
+from accounts.models import AuditEvent
+from mfa.registry import all_methods, default_method
+
+
+@dataclass(frozen=True)
+class MethodRow:
+    """One line of the Profile's Multi-Factor Methods section."""
+
+    key: str
+    label: str
+    is_active: bool
+    in_use: bool  # the green circle: the method step 2 will offer first
+    is_primary: bool
+    detail: str
+    manage_url: str
+
+
+def profile_methods(user) -> list[MethodRow]:
+    methods = all_methods()
+    active = [m for m in methods if m.is_active_for(user)]
+    in_use = default_method(user, active)
+    return [
+        MethodRow(
+            key=method.key,
+            label=method.label,
+            is_active=method in active,
+            in_use=method is in_use,
+            is_primary=method.is_primary,
+            detail=method.status_detail(user) if method in active else "",
+            manage_url=reverse(method.manage_url_name) if method.manage_url_name else "",
+        )
+        for method in methods
+    ]
+
+
+@dataclass(frozen=True)
+class ActivityRow:
+    when: object
+    succeeded: bool
+    event_type: str
+    method: str
+    ip_address: str
+    browser: str
+
+
+def recent_sign_in_activity(user) -> list[ActivityRow]:
+    """Return the user's latest sign-in attempts, newest first."""
+    events = AuditEvent.objects.filter(
+        target_user=user, event_type__in=audit.SIGN_IN_EVENTS
+    ).only("created_at", "event_type", "method", "ip_address", "user_agent")[: app_settings.SIGN_IN_ACTIVITY_LIMIT]
+    return [
+        ActivityRow(
+            when=event.created_at,
+            succeeded=event.event_type == audit.SIGN_IN_SUCCEEDED,
+            event_type=event.event_type,
+            method=event.method,
+            ip_address=event.ip_address or "",
+            browser=describe_browser(event.user_agent),
+        )
+        for event in events
+    ]

@@ -1,0 +1,214 @@
+"""Sign-in, sign-out, re-authentication and the Profile. Views parse, call a flow, render."""
+import math
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout, update_session_auth_hash
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render, resolve_url
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods
+
+from accounts import audit, notify, reauth, signin
+from accounts.app_settings import app_settings
+from accounts.client import client_ip
+from accounts.forms import (
+    CodeForm,
+    PasswordChangeForm,
+    ProfileForm,
+    ReauthenticationForm,
+    ReauthenticationWithCodeForm,
+    SignInForm,
+)
+from accounts.ratelimit import Limit
+from accounts.selectors import profile_methods, recent_sign_in_activity
+from mfa.challenge import choose_method
+
+
+def safe_next_url(request: HttpRequest, default: str = "") -> str:
+    """Return ?next= (or the posted next) only when it points at this site."""
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return default or resolve_url(settings.LOGIN_REDIRECT_URL)
+
+
+def too_many_attempts_message(retry_after: int) -> str:
+    minutes = max(1, math.ceil(retry_after / 60))
+    return ngettext(
+        "Too many attempts. Try again in %(minutes)d minute.",
+        "Too many attempts. Try again in %(minutes)d minutes.",
+        minutes,
+    ) % {"minutes": minutes}
+
+
+@sensitive_post_parameters("password")
+@csrf_protect
+@never_cache
+@require_http_methods(["GET", "POST"])
+def login_view(request: HttpRequest) -> HttpResponse:
+    next_url = safe_next_url(request)
+    if request.user.is_authenticated:
+        return redirect(next_url)
+    form = SignInForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        outcome = signin.check_password_step(
+            request, email=form.cleaned_data["email"], password=form.cleaned_data["password"]
+        )
+        if outcome.retry_after:
+            form.add_error(None, too_many_attempts_message(outcome.retry_after))
+        elif outcome.user is None:
+            form.add_error(None, _("Incorrect email or password."))
+        elif signin.needs_second_step(outcome.user):
+            signin.start_second_step(request, outcome.user, next_url=next_url)
+            return redirect("accounts:login_verify")
+        else:
+            signin.complete_sign_in(request, outcome.user)
+            return redirect(next_url)
+    return render(request, "accounts/login.html", {"form": form, "next": next_url})
+
+
+@sensitive_post_parameters("code")
+@csrf_protect
+@never_cache
+@require_http_methods(["GET", "POST"])
+def login_verify_view(request: HttpRequest) -> HttpResponse:
+    """Sign-in step 2: the second factor."""
+    user = signin.pending_user(request)
+    if user is None:
+        if request.method == "POST":
+            return render(request, "accounts/signin_expired.html", status=400)
+        return redirect("accounts:login")
+    method, methods = choose_method(user, request.POST.get("method") or request.GET.get("method"))
+    if method is None:  # the user's methods were removed mid-sign-in
+        signin.cancel_pending(request)
+        return render(request, "accounts/signin_expired.html", status=400)
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        result = method.verify(request, user, form.cleaned_data["code"], purpose="sign_in")
+        if result.ok:
+            next_url = signin.pending_next_url(request) or resolve_url(settings.LOGIN_REDIRECT_URL)
+            signin.complete_sign_in(request, user, device=result.device, method_key=method.key)
+            return redirect(next_url)
+        signin.record_second_step_failure(request, user, method_key=method.key, error=result.error,
+                                          data={"retry_after": result.retry_after, **result.extra})
+        form.add_error("code", result.message)
+    challenge = method.begin_challenge(request, user, purpose="sign_in")
+    return render(request, "accounts/login_verify.html", {
+        "form": form, "method": method, "challenge": challenge,
+        "alternatives": [m for m in methods if m.key != method.key],
+    })
+
+
+@csrf_protect
+@never_cache
+def logout_view(request: HttpRequest) -> HttpResponse:
+    """Sign out on POST (a GET only shows the button, so links cannot sign you out)."""
+    if request.method != "POST":
+        return render(request, "accounts/logout_confirm.html")
+    user = request.user if request.user.is_authenticated else None
+    if user is not None:
+        audit.record(request, audit.SIGN_OUT, actor=user)
+    logout(request)  # flushes the session: its row is deleted server-side
+    messages.info(request, _("You have signed out."))
+    return redirect(settings.LOGOUT_REDIRECT_URL)
+
+
+def reauth_failure_limit() -> Limit:
+    failures, window = app_settings.LOGIN_FAILURES_PER_ACCOUNT
+    return Limit("reauth-user", failures, window)
+
+
+@login_required
+@sensitive_post_parameters("password", "code")
+@csrf_protect
+@never_cache
+@require_http_methods(["GET", "POST"])
+def reauthenticate_view(request: HttpRequest) -> HttpResponse:
+    """Step-up re-authentication: the password, plus a second factor if the user has one."""
+    user = request.user
+    next_url = safe_next_url(request)
+    method, methods = choose_method(user, request.POST.get("method") or request.GET.get("method"))
+    form_class = ReauthenticationWithCodeForm if method else ReauthenticationForm
+    form = form_class(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        error = _check_reauthentication(request, form, method)
+        if error is None:
+            return redirect(next_url)
+        form.add_error(None, error)
+    challenge = method.begin_challenge(request, user, purpose="reauth") if method else None
+    return render(request, "accounts/reauthenticate.html", {
+        "form": form, "method": method, "challenge": challenge, "next": next_url,
+        "alternatives": [m for m in methods if method and m.key != method.key],
+    })
+
+
+def _check_reauthentication(request: HttpRequest, form, method) -> str | None:
+    """Return None on success (and open the sudo window), else the error to show."""
+    user, limit = request.user, reauth_failure_limit()
+    wait = limit.retry_after(str(user.pk))
+    if wait:
+        return too_many_attempts_message(wait)
+    failure_data: dict = {}
+    if not user.check_password(form.cleaned_data["password"]):
+        error, failure_data = _("Incorrect password."), {"error": "incorrect_password"}
+    elif method is not None:
+        result = method.verify(request, user, form.cleaned_data["code"], purpose="reauth")
+        if result.ok:
+            error = None
+        else:
+            error, failure_data = result.message, {"error": result.error, "retry_after": result.retry_after}
+    else:
+        error = None
+    if error is None:
+        reauth.mark_reauthenticated(request)
+        audit.record(request, audit.REAUTH_SUCCEEDED, method=method.key if method else "password")
+        return None
+    limit.hit(str(user.pk))
+    audit.record(request, audit.REAUTH_FAILED, method=method.key if method else "password", data=failure_data)
+    return error
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def profile_view(request: HttpRequest) -> HttpResponse:
+    """Account Details > Profile: name, email, password and Multi-Factor Methods."""
+    form = ProfileForm(request.POST or None, instance=request.user)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, _("Your profile was updated."))
+        return redirect("accounts:profile")
+    return render(request, "accounts/profile.html", {
+        "form": form,
+        "methods": profile_methods(request.user),
+        "activity": recent_sign_in_activity(request.user),
+    })
+
+
+@login_required
+@sensitive_post_parameters()
+@csrf_protect
+@never_cache
+@require_http_methods(["GET", "POST"])
+def password_change_view(request: HttpRequest) -> HttpResponse:
+    form = PasswordChangeForm(request.user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        request.user.set_password(form.cleaned_data["new_password"])
+        request.user.save(update_fields=["password"])
+        # Keeps this session; every other session of the user ends, because
+        # their stored password hash no longer matches.
+        update_session_auth_hash(request, request.user)
+        audit.record(request, audit.PASSWORD_CHANGED)
+        notify.send(request.user, "accounts/email/password_changed", {"request_ip": client_ip(request)})
+        messages.success(request, _("Your password was changed."))
+        return redirect("accounts:profile")
+    return render(request, "accounts/password_change.html", {"form": form})

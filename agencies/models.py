@@ -1,0 +1,69 @@
+"""Tenants: agencies (parent accounts), their plans, subaccounts and members."""
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Plan(models.Model):
+    """A billing plan. Features are capabilities on the row, never plan names in code."""
+
+    code = models.SlugField(unique=True)
+    name = models.CharField(max_length=64)
+    allows_required_two_factor = models.BooleanField(
+        default=False,
+        help_text=_("Owners on this plan may require two-factor for every user."),
+    )
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Agency(models.Model):
+    """A parent account."""
+
+    name = models.CharField(max_length=150)
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="agencies")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "agencies"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SubAccount(models.Model):
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="subaccounts")
+    name = models.CharField(max_length=150)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["agency", "name"], name="subaccount_name_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", _("Owner")
+    ADMIN = "admin", _("Agency Administrator")
+    USER = "user", _("User")
+
+
+class Membership(models.Model):
+    """A user's role in one agency, and the subaccounts they can reach."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.USER)
+    subaccounts = models.ManyToManyField(SubAccount, blank=True, related_name="memberships")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "agency"], name="membership_user_agency_unique"),
+            models.UniqueConstraint(fields=["agency"], condition=Q(role="owner"), name="agency_single_owner"),
+        ]
+        indexes = [models.Index(fields=["agency", "role"], name="membership_agency_role")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.agency} ({self.get_role_display()})"

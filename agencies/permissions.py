@@ -1,0 +1,73 @@
+"""Who may do what to whom. Every view asks these functions; none decides alone.
+
+Rules (the seed article's roles):
+- the Owner manages every member of the agency;
+- an Agency Administrator manages Users, not the Owner nor other Administrators;
+- a User manages nobody;
+- nobody reaches members of an agency they do not belong to: a 404, so the
+  response does not reveal whether that user exists.
+"""
+from django.http import Http404
+
+from agencies.models import Agency, Membership, Role
+
+MANAGING_ROLES = frozenset({Role.OWNER, Role.ADMIN})
+
+
+def membership_of(user, agency: Agency) -> Membership | None:
+    """Return the user's membership in ``agency``, or None."""
+    if getattr(user, "pk", None) is None:
+        return None
+    return Membership.objects.filter(user=user, agency=agency).first()
+
+
+def role_of(user, agency: Agency) -> str | None:
+    membership = membership_of(user, agency)
+    return membership.role if membership else None
+
+
+def can_manage_users(actor, agency: Agency) -> bool:
+    """Return True when ``actor`` may open Settings > Manage Users of ``agency``."""
+    return role_of(actor, agency) in MANAGING_ROLES
+
+
+def can_manage_user(actor, target, agency: Agency) -> bool:
+    """Return True when ``actor`` may reset ``target``'s methods or view their codes."""
+    if getattr(actor, "pk", None) is None or getattr(target, "pk", None) is None:
+        return False
+    if actor.pk == target.pk:
+        return False  # one's own methods are managed from the Profile, with the user's own rules
+    actor_role = role_of(actor, agency)
+    target_role = role_of(target, agency)
+    if actor_role is None or target_role is None:
+        return False
+    if actor_role == Role.OWNER:
+        return True
+    return actor_role == Role.ADMIN and target_role == Role.USER
+
+
+def can_change_security_policy(actor, agency: Agency) -> bool:
+    """Return True when ``actor`` may change Settings > Parent Settings > Security."""
+    return role_of(actor, agency) == Role.OWNER
+
+
+def get_agency_for_manager_or_404(actor, agency_id: int) -> Agency:
+    """Return the agency if ``actor`` manages its users; 404 otherwise, revealing nothing."""
+    agency = Agency.objects.filter(pk=agency_id).select_related("plan").first()
+    if agency is None or not can_manage_users(actor, agency):
+        raise Http404
+    return agency
+
+
+def get_managed_member_or_404(actor, agency: Agency, user_id: int) -> Membership:
+    """Return the target's membership if ``actor`` may manage them; 404 otherwise.
+
+    A target outside the agency and a target the actor may not manage both
+    get the same 404, so probing ids reveals nothing.
+    """
+    membership = (
+        Membership.objects.filter(agency=agency, user_id=user_id).select_related("user").first()
+    )
+    if membership is None or not can_manage_user(actor, membership.user, agency):
+        raise Http404
+    return membership

@@ -1,0 +1,3 @@
+"""Settings pages of an agency (filled in by the agency administration issue)."""
+app_name = "agencies"
+urlpatterns: list = []

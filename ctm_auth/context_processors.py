@@ -1,0 +1,14 @@
+"""Template context shared by every page: the top navigation."""
+from django.http import HttpRequest
+
+from accounts.signin import has_pending_sign_in
+from agencies.navigation import settings_menu_for
+
+
+def navigation(request: HttpRequest) -> dict:
+    """Return the Settings menu entries the signed-in user may open (maybe none)."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        pending = hasattr(request, "session") and has_pending_sign_in(request)
+        return {"settings_menu": [], "signin_pending": pending}
+    return {"settings_menu": settings_menu_for(user), "signin_pending": False}

@@ -1,0 +1,12 @@
+"""Local development: DEBUG on, SQLite and the local-memory cache by default."""
+import os
+
+os.environ.setdefault("DEBUG", "true")
+
+from ctm_auth.settings.base import *  # noqa: E402,F403
+from ctm_auth.settings.base import MFA_METHODS  # noqa: E402
+
+# A fixed key is fine on a developer machine only; production refuses to start
+# without its own.
+SECRET_KEY = SECRET_KEY or "django-insecure-ctm-auth-development-key-change-me"  # noqa: F405
+ALLOWED_HOSTS = ALLOWED_HOSTS + ["[::1]", "testserver"]  # noqa: F405

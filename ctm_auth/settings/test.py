@@ -1,0 +1,12 @@
+"""Tests: development settings plus a test-only MFA method.
+
+The database and cache still come from DATABASE_URL and REDIS_URL, so the
+same suite runs on SQLite/local memory and on PostgreSQL/Redis.
+"""
+from ctm_auth.settings.development import *  # noqa: F403
+from ctm_auth.settings.development import INSTALLED_APPS, MFA_METHODS, method_apps
+
+_TEST_METHODS = ["tests.fake_method.method.FakeCodeMethod"]
+MFA_METHODS = MFA_METHODS + _TEST_METHODS
+INSTALLED_APPS = INSTALLED_APPS + method_apps(_TEST_METHODS)
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -1,0 +1,40 @@
+"""Settings of the mfa app, each with its default (override as MFA_<NAME>).
+
+Read lazily, so tests can override them with ``settings`` fixtures.
+"""
+from django.conf import settings
+
+
+class AppSettings:
+    prefix = "MFA_"
+
+    def _setting(self, name: str, default):
+        return getattr(settings, self.prefix + name, default)
+
+    @property
+    def METHODS(self) -> list[str]:
+        """Dotted paths of the enabled Method classes, in display order."""
+        return self._setting("METHODS", [])
+
+    @property
+    def REAUTH_WINDOW(self) -> int:
+        """Seconds a step-up re-authentication stays valid for sensitive pages."""
+        return self._setting("REAUTH_WINDOW", 10 * 60)
+
+    @property
+    def PENDING_SIGN_IN_TIMEOUT(self) -> int:
+        """Seconds a half-finished sign-in (password done, code not) stays usable."""
+        return self._setting("PENDING_SIGN_IN_TIMEOUT", 10 * 60)
+
+    @property
+    def ISSUER(self) -> str:
+        """Product name shown in authenticator apps, texts and emails."""
+        return self._setting("ISSUER", "CallTrackingMetrics")
+
+    @property
+    def THROTTLE_FACTOR(self) -> int:
+        """Seconds of the first wait after a wrong code; doubles per failure."""
+        return self._setting("THROTTLE_FACTOR", 1)
+
+
+app_settings = AppSettings()

@@ -1,0 +1,70 @@
+"""The interface of an MFA method.
+
+A method is a sub-package of mfa/ (``mfa/totp/``, ``mfa/sms/``, ...) with a
+``method.py`` holding a ``Method`` subclass, listed in settings.MFA_METHODS.
+Sign-in step 2 and step-up re-authentication only talk to this interface.
+"""
+from dataclasses import dataclass, field
+from typing import ClassVar, Literal
+
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+# Why a challenge is being answered. A code issued for one purpose (and one
+# sign-in) must not be accepted for another.
+Purpose = Literal["sign_in", "reauth"]
+
+
+@dataclass(frozen=True)
+class ChallengeContext:
+    """What the step-2 page needs to show for a method's challenge."""
+
+    template_name: str
+    context: dict = field(default_factory=dict)
+    notice: str = ""  # e.g. "We sent a code to •••• 1234"
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """The outcome of checking a code. ``error`` is a stable code, not wording."""
+
+    ok: bool
+    device: object | None = None
+    error: str = ""
+    message: str = ""
+    retry_after: int = 0  # seconds, when throttled
+    extra: dict = field(default_factory=dict)
+
+
+class Method:
+    """Base class: subclasses set the class attributes and implement the hooks."""
+
+    #: Stable identifier used in URLs, settings and the audit log.
+    key: ClassVar[str]
+    #: Label shown to users, as the seed article words it.
+    label: ClassVar[str]
+    #: Primary methods count as "two-factor enabled"; backup codes do not.
+    is_primary: ClassVar[bool] = True
+    #: URL name of the method's Add/Edit page, or None if it has none.
+    manage_url_name: ClassVar[str | None] = None
+    #: Dotted path of the method's URLconf, included under /mfa/<key>/.
+    urls_module: ClassVar[str | None] = None
+
+    def active_devices(self, user) -> QuerySet:
+        """Return the user's confirmed devices of this method."""
+        raise NotImplementedError
+
+    def is_active_for(self, user) -> bool:
+        return self.active_devices(user).exists()
+
+    def status_detail(self, user) -> str:
+        """Return a short, safe description for the profile (e.g. a masked number)."""
+        return ""
+
+    def begin_challenge(self, request: HttpRequest, user, *, purpose: Purpose) -> ChallengeContext:
+        """Prepare the challenge (send a text, say) and return what to show."""
+        raise NotImplementedError
+
+    def verify(self, request: HttpRequest, user, code: str, *, purpose: Purpose) -> VerifyResult:
+        """Check ``code`` for ``user``; must be replay-safe and throttled."""
+        raise NotImplementedError

@@ -1,0 +1,37 @@
+"""Keep a half-signed-in session on sign-in step 2."""
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import Resolver404, resolve
+
+from accounts.signin import has_pending_sign_in
+
+# Views a half-signed-in session may reach: step 2 itself and sign-out.
+PARTIAL_SIGN_IN_ALLOWED = frozenset({"accounts:login_verify", "accounts:logout"})
+
+
+class PartialSignInMiddleware:
+    """Redirect every other URL to step 2 until the second factor is given."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if (
+            not request.user.is_authenticated
+            and has_pending_sign_in(request)
+            and not self._allowed(request.path_info)
+        ):
+            return redirect("accounts:login_verify")
+        return self.get_response(request)
+
+    @staticmethod
+    def _allowed(path: str) -> bool:
+        if path.startswith("/" + settings.STATIC_URL.lstrip("/")):
+            return True
+        try:
+            return resolve(path).view_name in PARTIAL_SIGN_IN_ALLOWED
+        except Resolver404:
+            return False

@@ -1,0 +1,51 @@
+"""The enabled MFA methods, loaded once from settings.MFA_METHODS."""
+import functools
+
+from django.core.signals import setting_changed
+from django.utils.module_loading import import_string
+
+from mfa.app_settings import app_settings
+from mfa.base.method import Method
+
+
+@functools.cache
+def registry() -> dict[str, Method]:
+    """Return the enabled MFA methods, keyed by their stable key, in settings order."""
+    return {method.key: method for method in (import_string(path)() for path in app_settings.METHODS)}
+
+
+def get_method(key: str) -> Method | None:
+    return registry().get(key)
+
+
+def all_methods() -> list[Method]:
+    return list(registry().values())
+
+
+def active_methods(user) -> list[Method]:
+    """Return the methods the user can answer a challenge with, in settings order."""
+    if getattr(user, "pk", None) is None:  # anonymous or unsaved
+        return []
+    return [method for method in all_methods() if method.is_active_for(user)]
+
+
+def has_primary_method(user) -> bool:
+    """Return True when the user has two-factor authentication enabled."""
+    return any(method.is_primary for method in active_methods(user))
+
+
+def default_method(user, methods: list[Method] | None = None) -> Method | None:
+    """Return the method step 2 offers first: the user's choice, else the first primary."""
+    methods = active_methods(user) if methods is None else methods
+    by_key = {method.key: method for method in methods}
+    if user.preferred_mfa_method in by_key:
+        return by_key[user.preferred_mfa_method]
+    return next((m for m in methods if m.is_primary), methods[0] if methods else None)
+
+
+def _clear_on_settings_change(*, setting: str, **kwargs) -> None:
+    if setting == "MFA_METHODS":
+        registry.cache_clear()
+
+
+setting_changed.connect(_clear_on_settings_change)

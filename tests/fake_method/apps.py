@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class FakeMethodConfig(AppConfig):
+    name = "tests.fake_method"
+    label = "fake_method"
