@@ -68,3 +68,12 @@ class Method:
     def verify(self, request: HttpRequest, user, code: str, *, purpose: Purpose) -> VerifyResult:
         """Check ``code`` for ``user``; must be replay-safe and throttled."""
         raise NotImplementedError
+
+    def remove_all(self, user) -> int:
+        """Destroy every device and secret of this method for ``user``; return how many.
+
+        Used by "Disable", by an administrator's reset, and to destroy backup
+        codes once no primary method is left. Callers audit and notify.
+        """
+        deleted, _ = self.active_devices(user).model.objects.filter(user=user).delete()
+        return deleted

@@ -1,0 +1,31 @@
+"""The single place that decides whether a user may drop their two-factor.
+
+Method "Disable" views call ``disable_refusal`` before removing anything; the
+agency "require two-factor" policy plugs in here, so no view decides alone.
+"""
+from django.utils.translation import gettext as _
+
+from mfa.registry import active_methods
+
+
+def two_factor_required_for(user) -> bool:
+    """Return True when an agency the user belongs to requires two-factor.
+
+    The agency policy (Settings > Parent Settings > Security) is not built
+    yet; until it is, nobody is required to keep a method.
+    """
+    return False
+
+
+def disable_refusal(user, method_key: str) -> str | None:
+    """Return why ``user`` may not disable ``method_key``, or None when they may.
+
+    Refuses removing the last primary method while two-factor is required.
+    """
+    remaining_primary = [m for m in active_methods(user) if m.is_primary and m.key != method_key]
+    if remaining_primary or not two_factor_required_for(user):
+        return None
+    return _(
+        "Your agency requires two-factor authentication, so you cannot disable your last "
+        "method. Set up another method first."
+    )

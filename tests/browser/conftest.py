@@ -1,0 +1,57 @@
+"""Playwright driving Debian's chromium against pytest-django's live server.
+
+`playwright install` cannot download browsers here, so we launch the
+system chromium. Playwright's sync API runs an event loop in this thread;
+Django's ORM refuses to run beside one unless told it is safe, which it is
+here because the test thread and the loop never share a query.
+"""
+import os
+
+import pytest
+from playwright.sync_api import Page, sync_playwright
+
+from tests.conftest import FAKE_CODE, PASSWORD
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, live_server) -> Page:
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1100, "height": 900})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def sign_in_page(page: Page, email: str, *, password: str = PASSWORD, code: str | None = FAKE_CODE) -> None:
+    """Sign in through the browser, answering step 2 when it appears."""
+    page.goto("/account/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+    if "/account/login/verify/" in page.url and code is not None:
+        page.get_by_label("Code").fill(code)
+        page.get_by_role("button", name="Verify").click()
+        page.wait_for_load_state()

@@ -1,0 +1,42 @@
+"""The sign-in pages in a real browser, as a person (or a password manager) uses them."""
+import re
+
+from playwright.sync_api import expect
+
+from tests.browser.conftest import sign_in_page
+from tests.conftest import add_fake_device
+
+
+def test_sign_in_with_second_factor_and_sign_out(page, user):
+    add_fake_device(user)
+    page.goto("/account/login/")
+    expect(page.get_by_label("Email")).to_have_attribute("autocomplete", "username")
+    expect(page.get_by_label("Password")).to_have_attribute("autocomplete", "current-password")
+    page.get_by_label("Email").fill("USER@example.test")
+    page.get_by_label("Password").fill("correct horse battery staple 42")
+    page.get_by_role("button", name="Sign in").click()
+
+    expect(page).to_have_url(re.compile(r"/account/login/verify/$"))
+    code = page.get_by_label("Code")
+    expect(code).to_have_attribute("autocomplete", "one-time-code")
+    expect(code).to_have_attribute("inputmode", "numeric")
+    # Half signed in: every other page sends us back to step 2.
+    page.goto("/account/profile/")
+    assert page.url.endswith("/account/login/verify/")
+    page.get_by_label("Code").fill("424242")
+    page.get_by_role("button", name="Verify").click()
+
+    assert page.url.endswith("/account/profile/")
+    expect(page.get_by_role("heading", name="Multi-Factor Methods")).to_be_visible()
+    expect(page.locator("#sign-in-activity")).to_contain_text("Success")
+    page.get_by_role("button", name="Sign out").click()
+    assert "/account/login/" in page.url
+    expect(page.get_by_text("You have signed out.")).to_be_visible()
+    page.goto("/account/profile/")
+    assert "/account/login/" in page.url
+
+
+def test_wrong_password_shows_one_clear_message(page, user):
+    sign_in_page(page, user.email, password="not the password at all")
+    expect(page.get_by_role("alert")).to_have_text("Incorrect email or password.")
+    assert page.url.endswith("/account/login/")
