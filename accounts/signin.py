@@ -4,6 +4,7 @@ Between the steps the session holds only a "pending" marker: the user is not
 signed in, ``request.user`` stays anonymous, and mfa.middleware sends every
 URL but step 2 and sign-out back to step 2.
 """
+import secrets
 from dataclasses import dataclass
 
 import django_otp
@@ -73,6 +74,9 @@ def needs_second_step(user: User) -> bool:
 def start_second_step(request: HttpRequest, user: User, *, next_url: str) -> None:
     """Remember a half-done sign-in and rotate the session key."""
     request.session[PENDING_SESSION_KEY] = {
+        # Identifies this one sign-in attempt, so a code issued for it (a
+        # text, say) cannot complete another attempt.
+        "attempt_id": secrets.token_urlsafe(16),
         "user_id": user.pk,
         "backend": user.backend,
         "started_at": clock.timestamp(),
@@ -90,6 +94,11 @@ def pending_user(request: HttpRequest) -> User | None:
         cancel_pending(request)
         return None
     return get_user_model().objects.filter(pk=pending["user_id"], is_active=True).first()
+
+
+def pending_attempt_id(request: HttpRequest) -> str:
+    """Return the id of the sign-in attempt in progress ("" when none)."""
+    return (request.session.get(PENDING_SESSION_KEY) or {}).get("attempt_id", "")
 
 
 def pending_next_url(request: HttpRequest) -> str:

@@ -91,8 +91,9 @@ def login_verify_view(request: HttpRequest) -> HttpResponse:
     if method is None:  # the user's methods were removed mid-sign-in
         signin.cancel_pending(request)
         return render(request, "accounts/signin_expired.html", status=400)
-    form = CodeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    resend = request.method == "POST" and "resend" in request.POST and method.can_resend
+    form = CodeForm(None if resend else request.POST or None)
+    if request.method == "POST" and not resend and form.is_valid():
         result = method.verify(request, user, form.cleaned_data["code"], purpose="sign_in")
         if result.ok:
             next_url = signin.pending_next_url(request) or resolve_url(settings.LOGIN_REDIRECT_URL)
@@ -101,7 +102,7 @@ def login_verify_view(request: HttpRequest) -> HttpResponse:
         signin.record_second_step_failure(request, user, method_key=method.key, error=result.error,
                                           data={"retry_after": result.retry_after, **result.extra})
         form.add_error("code", result.message)
-    challenge = method.begin_challenge(request, user, purpose="sign_in")
+    challenge = method.begin_challenge(request, user, purpose="sign_in", resend=resend)
     return render(request, "accounts/login_verify.html", {
         "form": form, "method": method, "challenge": challenge,
         "alternatives": [m for m in methods if m.key != method.key],
@@ -138,13 +139,14 @@ def reauthenticate_view(request: HttpRequest) -> HttpResponse:
     next_url = safe_next_url(request)
     method, methods = choose_method(user, request.POST.get("method") or request.GET.get("method"))
     form_class = ReauthenticationWithCodeForm if method else ReauthenticationForm
-    form = form_class(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    resend = request.method == "POST" and "resend" in request.POST and method is not None and method.can_resend
+    form = form_class(None if resend else request.POST or None)
+    if request.method == "POST" and not resend and form.is_valid():
         error = _check_reauthentication(request, form, method)
         if error is None:
             return redirect(next_url)
         form.add_error(None, error)
-    challenge = method.begin_challenge(request, user, purpose="reauth") if method else None
+    challenge = method.begin_challenge(request, user, purpose="reauth", resend=resend) if method else None
     return render(request, "accounts/reauthenticate.html", {
         "form": form, "method": method, "challenge": challenge, "next": next_url,
         "alternatives": [m for m in methods if method and m.key != method.key],

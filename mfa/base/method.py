@@ -49,6 +49,10 @@ class Method:
     manage_url_name: ClassVar[str | None] = None
     #: Dotted path of the method's URLconf, included under /mfa/<key>/.
     urls_module: ClassVar[str | None] = None
+    #: Link text offering this method as an alternative on step 2 ("Use a backup code").
+    alternative_label: ClassVar[str | None] = None
+    #: True when begin_challenge can send a new code on request ("Resend code").
+    can_resend: ClassVar[bool] = False
 
     def active_devices(self, user) -> QuerySet:
         """Return the user's confirmed devices of this method."""
@@ -61,8 +65,15 @@ class Method:
         """Return a short, safe description for the profile (e.g. a masked number)."""
         return ""
 
-    def begin_challenge(self, request: HttpRequest, user, *, purpose: Purpose) -> ChallengeContext:
-        """Prepare the challenge (send a text, say) and return what to show."""
+    def begin_challenge(
+        self, request: HttpRequest, user, *, purpose: Purpose, resend: bool = False
+    ) -> ChallengeContext:
+        """Prepare the challenge (send a text, say) and return what to show.
+
+        Called on every render of the challenge page, so it must be idempotent:
+        a page refresh must not send another text while the last code is valid.
+        ``resend`` is True only when the user pressed "Resend code".
+        """
         raise NotImplementedError
 
     def verify(self, request: HttpRequest, user, code: str, *, purpose: Purpose) -> VerifyResult:

@@ -16,7 +16,7 @@ class FakeCodeMethod(Method):
     def status_detail(self, user) -> str:
         return "test device"
 
-    def begin_challenge(self, request, user, *, purpose):
+    def begin_challenge(self, request, user, *, purpose, resend=False):
         return ChallengeContext("mfa/challenge_code.html", notice=f"Enter your fake code ({purpose}).")
 
     def verify(self, request, user, code, *, purpose):
