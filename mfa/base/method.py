@@ -54,9 +54,17 @@ class Method:
     #: True when begin_challenge can send a new code on request ("Resend code").
     can_resend: ClassVar[bool] = False
 
+    def all_active_devices(self) -> QuerySet:
+        """Return every user's confirmed devices of this method.
+
+        Pages that list many users (Manage Users) and the two-factor policy
+        build one SQL query from these querysets, whatever the user count.
+        """
+        raise NotImplementedError
+
     def active_devices(self, user) -> QuerySet:
         """Return the user's confirmed devices of this method."""
-        raise NotImplementedError
+        return self.all_active_devices().filter(user=user)
 
     def is_active_for(self, user) -> bool:
         return self.active_devices(user).exists()
