@@ -3,6 +3,8 @@
 The database and cache still come from DATABASE_URL and REDIS_URL, so the
 same suite runs on SQLite/local memory and on PostgreSQL/Redis.
 """
+from cryptography.fernet import Fernet
+
 from ctm_auth.settings.development import *  # noqa: F403
 from ctm_auth.settings.development import INSTALLED_APPS, MFA_METHODS, method_apps
 
@@ -10,3 +12,8 @@ _TEST_METHODS = ["tests.fake_method.method.FakeCodeMethod"]
 MFA_METHODS = MFA_METHODS + _TEST_METHODS
 INSTALLED_APPS = INSTALLED_APPS + method_apps(_TEST_METHODS)
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+# pytest-django turns DEBUG off, which (rightly) disables the development key
+# derived from SECRET_KEY. A fresh key per test process keeps encrypted fields
+# working without a key in the repository; the test databases die with it.
+FIELD_ENCRYPTION_KEYS = FIELD_ENCRYPTION_KEYS or [Fernet.generate_key().decode()]  # noqa: F405
