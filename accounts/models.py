@@ -1,11 +1,18 @@
 """The user and the security audit log."""
+import secrets
+
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils.crypto import salted_hmac
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+
+def new_session_stamp() -> str:
+    return secrets.token_hex(16)
 
 
 def normalize_email_address(email: str) -> str:
@@ -42,6 +49,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     # The key of the MFA method step 2 offers first ("Choose which
     # authentication method to use"); blank means the first active one.
     preferred_mfa_method = models.CharField(max_length=32, blank=True, default="")
+    # Part of every session's auth hash: changing it ends all of the user's
+    # sessions at their next request (used by an administrator's reset).
+    session_stamp = models.CharField(max_length=32, default=new_session_stamp, editable=False)
 
     objects = UserManager()
 
@@ -61,6 +71,17 @@ class User(AbstractBaseUser, PermissionsMixin):
     def clean(self) -> None:
         super().clean()
         self.email = normalize_email_address(self.email)
+
+    def _get_session_auth_hash(self, secret=None) -> str:
+        """Bind sessions to the password hash and to the session stamp."""
+        key_salt = "accounts.User.get_session_auth_hash"
+        return salted_hmac(key_salt, f"{self.password}|{self.session_stamp}", secret=secret,
+                           algorithm="sha256").hexdigest()
+
+    def end_all_sessions(self) -> None:
+        """Invalidate every session of this user (they are flushed on next use)."""
+        self.session_stamp = new_session_stamp()
+        self.save(update_fields=["session_stamp"])
 
     def get_full_name(self) -> str:
         return self.name

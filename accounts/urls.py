@@ -10,4 +10,5 @@ urlpatterns = [
     path("reauthenticate/", views.reauthenticate_view, name="reauthenticate"),
     path("profile/", views.profile_view, name="profile"),
     path("password/", views.password_change_view, name="password_change"),
+    path("two-factor-required/", views.two_factor_required_view, name="two_factor_required"),
 ]

@@ -214,3 +214,15 @@ def password_change_view(request: HttpRequest) -> HttpResponse:
         messages.success(request, _("Your password was changed."))
         return redirect("accounts:profile")
     return render(request, "accounts/password_change.html", {"form": form})
+
+
+@login_required
+@never_cache
+def two_factor_required_view(request: HttpRequest) -> HttpResponse:
+    """"Set up two-factor authentication": where the agency policy sends a user without it."""
+    methods = [row for row in profile_methods(request.user) if row.is_primary]
+    requirement = getattr(request, "two_factor_requirement", None)
+    return render(request, "accounts/two_factor_required.html", {
+        "methods": methods,
+        "enforced": bool(requirement and requirement.enforced()),
+    })

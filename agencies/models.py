@@ -1,8 +1,12 @@
 """Tenants: agencies (parent accounts), their plans, subaccounts and members."""
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+
+
+MAX_GRACE_DAYS = 30
 
 
 class Plan(models.Model):
@@ -25,6 +29,14 @@ class Agency(models.Model):
     name = models.CharField(max_length=150)
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="agencies")
     created_at = models.DateTimeField(auto_now_add=True)
+    # Settings > Parent Settings > Security. Enforced only while the plan
+    # allows it; the deadline is when set-up stops being optional.
+    require_two_factor = models.BooleanField(default=False)
+    two_factor_grace_days = models.PositiveSmallIntegerField(
+        default=0, validators=[MaxValueValidator(MAX_GRACE_DAYS)]
+    )
+    two_factor_required_since = models.DateTimeField(null=True, blank=True)
+    two_factor_deadline = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name_plural = "agencies"
@@ -63,7 +75,10 @@ class Membership(models.Model):
             models.UniqueConstraint(fields=["user", "agency"], name="membership_user_agency_unique"),
             models.UniqueConstraint(fields=["agency"], condition=Q(role="owner"), name="agency_single_owner"),
         ]
-        indexes = [models.Index(fields=["agency", "role"], name="membership_agency_role")]
+        indexes = [
+            models.Index(fields=["agency", "role"], name="membership_agency_role"),
+            models.Index(fields=["agency", "user"], name="membership_agency_user"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.user} in {self.agency} ({self.get_role_display()})"

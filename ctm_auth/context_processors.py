@@ -12,3 +12,11 @@ def navigation(request: HttpRequest) -> dict:
         pending = hasattr(request, "session") and has_pending_sign_in(request)
         return {"settings_menu": [], "signin_pending": pending}
     return {"settings_menu": settings_menu_for(user), "signin_pending": False}
+
+
+def two_factor_banner(request: HttpRequest) -> dict:
+    """Return the grace-period banner's day count when the user must soon set up 2FA."""
+    requirement = getattr(request, "two_factor_requirement", None)
+    if requirement is None or not requirement.in_grace_period():
+        return {}
+    return {"two_factor_days_left": requirement.days_left()}

@@ -9,12 +9,11 @@ from mfa.registry import active_methods
 
 
 def two_factor_required_for(user) -> bool:
-    """Return True when an agency the user belongs to requires two-factor.
+    """Return True when an agency the user belongs to requires two-factor
+    (Settings > Parent Settings > Security), grace period or not."""
+    from agencies.policy import requirement_for  # agencies builds on mfa
 
-    The agency policy (Settings > Parent Settings > Security) is not built
-    yet; until it is, nobody is required to keep a method.
-    """
-    return False
+    return requirement_for(user).required
 
 
 def disable_refusal(user, method_key: str) -> str | None:

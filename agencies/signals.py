@@ -1,0 +1,23 @@
+"""Drop cached policy answers when what they were computed from changes."""
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+from django_otp.models import Device
+
+from agencies.models import Membership
+from agencies.policy import forget_user
+
+
+def _forget_after_commit(user_id: int | None) -> None:
+    if user_id is not None:
+        forget_user(user_id)
+        # A concurrent request may have re-cached the old answer before the
+        # commit; forget again once the change is visible to everybody.
+        transaction.on_commit(lambda: forget_user(user_id))
+
+
+@receiver(post_save)
+@receiver(post_delete)
+def device_or_membership_changed(sender, instance, **kwargs) -> None:
+    if isinstance(instance, (Device, Membership)):
+        _forget_after_commit(getattr(instance, "user_id", None))
