@@ -2,6 +2,7 @@
 from dataclasses import dataclass
 
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
 
 from agencies.models import Membership, Role
 
@@ -14,7 +15,11 @@ class MenuEntry:
 
 # (label, URL name, roles allowed). Later features add their entries here;
 # an entry whose URL does not exist yet is left out rather than shown dead.
-SETTINGS_ENTRIES: list[tuple[str, str, frozenset[str]]] = []
+SETTINGS_ENTRIES: list[tuple[str, str, frozenset[str]]] = [
+    (_("Manage Users"), "settings:manage_users", frozenset({Role.OWNER, Role.ADMIN})),
+    (_("Parent Settings › Security"), "agencies:security_policy", frozenset({Role.OWNER})),
+    (_("Security Log"), "settings:security_log", frozenset({Role.OWNER, Role.ADMIN})),
+]
 
 
 def settings_menu_for(user) -> list[MenuEntry]:

@@ -37,8 +37,11 @@ def can_manage_user(actor, target, agency: Agency) -> bool:
         return False
     if actor.pk == target.pk:
         return False  # one's own methods are managed from the Profile, with the user's own rules
-    actor_role = role_of(actor, agency)
-    target_role = role_of(target, agency)
+    return role_can_manage(role_of(actor, agency), role_of(target, agency))
+
+
+def role_can_manage(actor_role: str | None, target_role: str | None) -> bool:
+    """The role rule alone, for lists that already know both roles."""
     if actor_role is None or target_role is None:
         return False
     if actor_role == Role.OWNER:

@@ -1,3 +1,26 @@
-"""Settings pages of an agency (filled in by the agency administration issue)."""
-app_name = "agencies"
-urlpatterns: list = []
+"""Agency Settings pages.
+
+Two namespaces: "settings" for pages that only list (Manage Users, Edit,
+Security Log), and "agencies" for sensitive administration, where every view
+sits behind step-up re-authentication (tests/test_sensitive_urls.py checks).
+"""
+from django.urls import include, path
+
+from agencies import views
+
+settings_patterns = ([
+    path("<int:agency_id>/users/", views.manage_users_view, name="manage_users"),
+    path("<int:agency_id>/users/<int:user_id>/", views.edit_user_view, name="edit_user"),
+    path("<int:agency_id>/security-log/", views.security_log_view, name="security_log"),
+], "settings")
+
+admin_patterns = ([
+    path("<int:agency_id>/users/<int:user_id>/methods/<slug:method_key>/", views.member_method_view,
+         name="member_method"),
+    path("<int:agency_id>/security/", views.security_policy_view, name="security_policy"),
+], "agencies")
+
+urlpatterns = [
+    path("", include(settings_patterns)),
+    path("", include(admin_patterns)),
+]

@@ -1,0 +1,118 @@
+"""Agency administration: resetting a member's methods and the two-factor policy.
+
+Each flow checks authorisation again (views already did), writes in one
+transaction, audits with the actor, and emails after the commit.
+"""
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.core.mail import get_connection, send_mass_mail
+from django.conf import settings
+from django.db import transaction
+from django.http import HttpRequest
+from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
+
+from accounts import audit, notify
+from agencies import permissions, policy
+from agencies.app_settings import app_settings
+from agencies.models import Agency
+from ctm_auth import clock
+from mfa.app_settings import app_settings as mfa_settings
+from mfa.base import Method
+from mfa.flows import destroy_fallbacks_if_no_primary
+from mfa.registry import has_primary_method
+
+MEMBER_METHOD_RESET = "agency.member_method_reset"
+TWO_FACTOR_POLICY_CHANGED = "agency.two_factor_policy_changed"
+
+
+class PolicyError(Exception):
+    """The policy change is not allowed; ``code`` is stable, the message is shown."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+def reset_member_method(request: HttpRequest, *, actor, agency: Agency, target, method: Method) -> bool:
+    """Disable ``method`` for ``target`` as an administrator; return False if it was not active.
+
+    The target's row is locked, so two simultaneous resets run one after the
+    other and the second finds nothing left to disable: no double audit, no
+    second email.
+    """
+    if not permissions.can_manage_user(actor, target, agency):
+        raise PermissionDenied
+    with transaction.atomic():
+        locked = get_user_model().objects.select_for_update().get(pk=target.pk)
+        if not method.active_devices(locked).exists():
+            return False
+        method.remove_all(locked)
+        destroy_fallbacks_if_no_primary(request, user=locked, actor=actor)
+        locked.end_all_sessions()
+        audit.record(request, MEMBER_METHOD_RESET, actor=actor, target=locked, agency=agency, method=method.key)
+        notify.send(locked, "agencies/email/method_reset", {
+            "actor": actor, "agency": agency, "method_label": method.label, "when": clock.now(),
+        })
+    policy.forget_user(locked.pk)
+    return True
+
+
+def set_two_factor_policy(request: HttpRequest, *, actor, agency: Agency, required: bool, grace_days: int) -> Agency:
+    """Turn "Require two-factor authentication" on or off for ``agency``."""
+    if not permissions.can_change_security_policy(actor, agency):
+        raise PermissionDenied
+    if required and not agency.plan.allows_required_two_factor:
+        raise PolicyError("plan_not_eligible", _("Your plan does not include requiring two-factor authentication."))
+    if required and not has_primary_method(actor):
+        raise PolicyError(
+            "owner_without_two_factor",
+            _("Turn on two-factor authentication for your own account before requiring it for everyone."),
+        )
+    with transaction.atomic():
+        locked = Agency.objects.select_for_update().select_related("plan").get(pk=agency.pk)
+        was_required = locked.require_two_factor
+        now = clock.now()
+        if required and not was_required:
+            locked.two_factor_required_since = now
+        locked.require_two_factor = required
+        locked.two_factor_grace_days = grace_days if required else 0
+        locked.two_factor_deadline = (
+            locked.two_factor_required_since + timedelta(days=grace_days) if required else None
+        )
+        if not required:
+            locked.two_factor_required_since = None
+        locked.full_clean()
+        locked.save()
+        audit.record(request, TWO_FACTOR_POLICY_CHANGED, actor=actor, target=actor, agency=locked,
+                     data={"required": required, "grace_days": locked.two_factor_grace_days,
+                           "previously_required": was_required})
+        transaction.on_commit(lambda: policy.forget_agency(locked))
+        if required != was_required:
+            transaction.on_commit(lambda: announce_policy(locked, required=required))
+    return locked
+
+
+def members_without_two_factor(agency: Agency):
+    from agencies.selectors import members_with_methods, _has_primary_q
+
+    return [m.user for m in members_with_methods(agency).exclude(_has_primary_q()) if m.user.is_active]
+
+
+def announce_policy(agency: Agency, *, required: bool) -> int:
+    """Email every member without a method, in batches over one connection each."""
+    recipients = members_without_two_factor(agency)
+    template = "agencies/email/policy_on" if required else "agencies/email/policy_off"
+    batch_size = app_settings.POLICY_EMAIL_BATCH_SIZE
+    for start in range(0, len(recipients), batch_size):
+        messages = [_policy_message(template, agency, user) for user in recipients[start:start + batch_size]]
+        send_mass_mail(messages, connection=get_connection())
+    return len(recipients)
+
+
+def _policy_message(template: str, agency: Agency, user) -> tuple[str, str, str, list[str]]:
+    context = {"user": user, "agency": agency, "product_name": mfa_settings.ISSUER}
+    subject = " ".join(render_to_string(f"{template}_subject.txt", context).split())
+    return subject, render_to_string(f"{template}_message.txt", context), settings.DEFAULT_FROM_EMAIL, [user.email]

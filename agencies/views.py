@@ -1,0 +1,180 @@
+"""Settings pages of an agency. Views parse, check permissions, call a flow, render."""
+import csv
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+from accounts.reauth import reauthentication_required
+from agencies import flows, permissions, selectors
+from agencies.app_settings import app_settings
+from agencies.forms import ManageUsersFilterForm, SecurityLogFilterForm, TwoFactorPolicyForm
+from agencies.models import Agency
+from mfa.registry import all_methods, get_method
+
+
+# --- Settings > Manage Users (not sensitive: lists, no secrets) -------------
+
+@login_required
+@never_cache
+def manage_users_view(request: HttpRequest, agency_id: int) -> HttpResponse:
+    agency = permissions.get_agency_for_manager_or_404(request.user, agency_id)
+    form = ManageUsersFilterForm(request.GET or None)
+    search, without = "", False
+    if form.is_valid():
+        search, without = form.cleaned_data["q"].strip(), form.cleaned_data["without_two_factor"]
+    listing = selectors.manage_users_page(agency, search=search, without_two_factor=without,
+                                          page_number=request.GET.get("page", 1))
+    actor_role = permissions.role_of(request.user, agency)
+    editable = {
+        row.membership.user_id for row in listing.rows
+        if row.membership.user_id != request.user.pk
+        and permissions.role_can_manage(actor_role, row.membership.role)
+    }
+    return render(request, "agencies/manage_users.html", {
+        "agency": agency, "form": form, "listing": listing, "editable": editable,
+        "query_string": _query_without_page(request),
+    })
+
+
+def _query_without_page(request: HttpRequest) -> str:
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
+@login_required
+@never_cache
+def edit_user_view(request: HttpRequest, agency_id: int, user_id: int) -> HttpResponse:
+    """Settings > Manage Users > Edit: the member and their Multi-Factor Methods."""
+    agency = permissions.get_agency_for_manager_or_404(request.user, agency_id)
+    membership = permissions.get_managed_member_or_404(request.user, agency, user_id)
+    row = selectors.member_detail(agency, user_id)
+    return render(request, "agencies/edit_user.html", {
+        "agency": agency, "member": membership.user, "membership": membership, "row": row,
+        "method_rows": _method_rows(agency, membership.user, row),
+    })
+
+
+def _method_rows(agency: Agency, member, row: selectors.MemberRow) -> list[dict]:
+    """Every enabled method with its state and the administrator's Add/Edit link."""
+    active = {m.key: m for m in row.methods}
+    return [
+        {
+            "key": method.key, "label": method.label, "is_active": method.key in active,
+            "in_use": method.key in active and active[method.key].in_use,
+            "admin_url": _admin_url(agency, member, method),
+        }
+        for method in all_methods()
+    ]
+
+
+def _admin_url(agency: Agency, member, method) -> str:
+    if method.is_primary:
+        return reverse("agencies:member_method", args=[agency.pk, member.pk, method.key])
+    return ""
+
+
+# --- Sensitive: behind step-up re-authentication ----------------------------
+
+@reauthentication_required
+@require_http_methods(["GET", "POST"])
+def member_method_view(request: HttpRequest, agency_id: int, user_id: int, method_key: str) -> HttpResponse:
+    """Add/Edit on a member's method: offers "Disable" (an administrator's reset)."""
+    agency = permissions.get_agency_for_manager_or_404(request.user, agency_id)
+    member = permissions.get_managed_member_or_404(request.user, agency, user_id).user
+    method = get_method(method_key)
+    if method is None or not method.is_primary:
+        raise Http404
+    if request.method == "POST":
+        if flows.reset_member_method(request, actor=request.user, agency=agency, target=member, method=method):
+            messages.success(request, _("%(method)s was disabled for %(email)s. They were signed out everywhere.")
+                             % {"method": method.label, "email": member.email})
+        else:
+            messages.info(request, _("%(method)s was not enabled for %(email)s; nothing changed.")
+                          % {"method": method.label, "email": member.email})
+        return redirect("settings:edit_user", agency_id=agency.pk, user_id=member.pk)
+    return render(request, "agencies/member_method.html", {
+        "agency": agency, "member": member, "method": method,
+        "is_active": method.is_active_for(member),
+        "detail": method.status_detail(member) if method.is_active_for(member) else "",
+    })
+
+
+@reauthentication_required
+@require_http_methods(["GET", "POST"])
+def security_policy_view(request: HttpRequest, agency_id: int) -> HttpResponse:
+    """Settings > Parent Settings > Security (the Owner only)."""
+    agency = permissions.get_agency_for_manager_or_404(request.user, agency_id)
+    if not permissions.can_change_security_policy(request.user, agency):
+        raise Http404
+    eligible = agency.plan.allows_required_two_factor
+    initial = {"require_two_factor": agency.require_two_factor, "grace_days": agency.two_factor_grace_days}
+    form = TwoFactorPolicyForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            flows.set_two_factor_policy(request, actor=request.user, agency=agency,
+                                        required=form.cleaned_data["require_two_factor"],
+                                        grace_days=form.cleaned_data["grace_days"])
+        except flows.PolicyError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("Security settings saved."))
+            return redirect("agencies:security_policy", agency_id=agency.pk)
+    return render(request, "agencies/security_policy.html", {
+        "agency": agency, "form": form, "eligible": eligible,
+    }, status=400 if request.method == "POST" else 200)
+
+
+# --- Settings > Security Log ------------------------------------------------
+
+@login_required
+@never_cache
+def security_log_view(request: HttpRequest, agency_id: int) -> HttpResponse:
+    agency = permissions.get_agency_for_manager_or_404(request.user, agency_id)
+    form = SecurityLogFilterForm(request.GET or None, event_types=selectors.security_log_event_types(agency))
+    filters = form.cleaned_data if form.is_valid() else {}
+    events = selectors.security_log(agency, user_email=(filters.get("user") or "").strip(),
+                                    event_type=filters.get("event_type") or "")
+    if request.GET.get("format") == "csv":
+        return _security_log_csv(agency, events)
+    page = Paginator(events, app_settings.SECURITY_LOG_PAGE_SIZE).get_page(request.GET.get("page", 1))
+    return render(request, "agencies/security_log.html", {
+        "agency": agency, "form": form, "page": page, "query_string": _query_without_page(request),
+    })
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _security_log_csv(agency: Agency, events) -> StreamingHttpResponse:
+    writer = csv.writer(_Echo())
+    header = ["time", "event", "actor", "target", "method", "ip_address", "user_agent"]
+
+    def rows():
+        yield writer.writerow(header)
+        for event in events.iterator(chunk_size=500):
+            yield writer.writerow([
+                event.created_at.isoformat(), event.event_type,
+                _csv_safe(event.actor.email if event.actor else ""),
+                _csv_safe(event.target_user.email if event.target_user else event.attempted_email),
+                event.method, event.ip_address or "", _csv_safe(event.user_agent),
+            ])
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="security-log-agency-{agency.pk}.csv"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _csv_safe(value: str) -> str:
+    """Neutralise spreadsheet formulas (CSV injection) in user-controlled cells."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
