@@ -3,6 +3,7 @@ from collections.abc import Callable
 
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.contrib.messages.storage import default_storage
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
@@ -23,9 +24,24 @@ class SessionTimeoutMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.user.is_authenticated and self._expired(request):
             logout(request)
-            messages.info(request, _("Your session has expired. Please sign in again."))
-            return redirect_to_login(request.get_full_path())
+            return self._expired_response(request)
         return self.get_response(request)
+
+    @staticmethod
+    def _expired_response(request: HttpRequest) -> HttpResponse:
+        """Send the user to sign in, with a notice saying why.
+
+        This middleware must follow AuthenticationMiddleware and so may run
+        before MessageMiddleware, which then never sees this request: store
+        the notice ourselves rather than fail with MessageFailure (a 500).
+        """
+        outer_storage = getattr(request, "_messages", None)
+        storage = outer_storage or default_storage(request)
+        storage.add(messages.INFO, _("Your session has expired. Please sign in again."))
+        response = redirect_to_login(request.get_full_path())
+        if outer_storage is None:
+            storage.update(response)
+        return response
 
     @staticmethod
     def _expired(request: HttpRequest) -> bool:
