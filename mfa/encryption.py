@@ -26,33 +26,62 @@ def _derive_development_key(secret_key: str) -> bytes:
     return base64.urlsafe_b64encode(raw)
 
 
+GENERATE_KEY_HINT = (
+    'Make a key with: python -c "from cryptography.fernet import Fernet; '
+    'print(Fernet.generate_key().decode())"'
+)
+
+
+def configured_keys() -> list[str]:
+    """Return FIELD_ENCRYPTION_KEYS as a list, primary first (a comma-separated string also works)."""
+    keys = settings.FIELD_ENCRYPTION_KEYS
+    if isinstance(keys, str):
+        keys = keys.split(",")
+    return [key.strip() for key in keys if key and key.strip()]
+
+
 @functools.cache
 def _fernet() -> MultiFernet:
-    keys = list(settings.FIELD_ENCRYPTION_KEYS)
+    keys: list[str | bytes] = list(configured_keys())
     if not keys:
         if not settings.DEBUG:
-            raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS must be set when DEBUG is off.")
+            raise ImproperlyConfigured(
+                f"FIELD_ENCRYPTION_KEYS must be set when DEBUG is off. {GENERATE_KEY_HINT}"
+            )
         keys = [_derive_development_key(settings.SECRET_KEY)]
-    try:
-        return MultiFernet([Fernet(key) for key in keys])
-    except ValueError as exc:
-        raise ImproperlyConfigured(
-            "FIELD_ENCRYPTION_KEYS holds an invalid Fernet key (32 url-safe base64 bytes)."
-        ) from exc
+    fernets = []
+    for position, key in enumerate(keys, start=1):
+        try:
+            fernets.append(Fernet(key))
+        except (ValueError, TypeError):
+            # The key itself stays out of the message: error pages and logs are not a safe place for it.
+            raise ImproperlyConfigured(
+                f"FIELD_ENCRYPTION_KEYS entry {position} of {len(keys)} is not a valid Fernet key "
+                f"(32 url-safe base64-encoded bytes). {GENERATE_KEY_HINT}"
+            ) from None
+    return MultiFernet(fernets)
 
 
 def encrypt(plaintext: str) -> str:
     return _fernet().encrypt(plaintext.encode()).decode()
 
 
-def decrypt(token: str) -> str:
-    """Return the plaintext; raise ImproperlyConfigured when no listed key fits."""
+def decrypt(token: str, *, where: str = "A stored secret") -> str:
+    """Return the plaintext; raise ImproperlyConfigured when no listed key fits.
+
+    ``where`` names the column in the message, so an operator knows which
+    rows were written under a key that has since been removed.
+    """
     try:
         return _fernet().decrypt(token.encode()).decode()
-    except InvalidToken as exc:
+    except InvalidToken:
+        # "from None": the cause is always "no key fits", and Fernet's own
+        # frames would only bury that under a stack of cryptography internals.
         raise ImproperlyConfigured(
-            "A stored secret could not be decrypted: is its key missing from FIELD_ENCRYPTION_KEYS?"
-        ) from exc
+            f"{where} could not be decrypted with any key in FIELD_ENCRYPTION_KEYS. Its key was "
+            "probably removed too early: put the old key back after the primary key, run "
+            "`manage.py rotate_encryption_keys`, and only then remove it (docs/operations.md)."
+        ) from None
 
 
 def rotate(token: str) -> str:
@@ -70,7 +99,9 @@ class EncryptedTextField(models.TextField):
     description = "Text encrypted at rest with Fernet"
 
     def from_db_value(self, value, expression, connection):
-        return value if value is None or value == "" else decrypt(value)
+        if value is None or value == "":
+            return value
+        return decrypt(value, where=f"{self.model._meta.label}.{self.name}")
 
     def get_prep_value(self, value):
         value = super().get_prep_value(value)

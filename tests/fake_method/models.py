@@ -1,6 +1,8 @@
-"""A test-only device: its code is whatever the test stored, throttled like a real one."""
+"""Test-only models: a device whose code is whatever the test stored, and an encrypted note."""
 from django.db import models
 from django_otp.models import Device, ThrottlingMixin
+
+from mfa.encryption import EncryptedTextField
 
 
 class FakeDevice(ThrottlingMixin, Device):
@@ -18,3 +20,9 @@ class FakeDevice(ThrottlingMixin, Device):
             return True
         self.throttle_increment()
         return False
+
+
+class EncryptedNote(models.Model):
+    """A test-only row with an encrypted column, for the field-encryption tests."""
+
+    text = EncryptedTextField(blank=True, null=True)
