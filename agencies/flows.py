@@ -89,6 +89,9 @@ def set_two_factor_policy(request: HttpRequest, *, actor, agency: Agency, requir
         audit.record(request, TWO_FACTOR_POLICY_CHANGED, actor=actor, target=actor, agency=locked,
                      data={"required": required, "grace_days": locked.two_factor_grace_days,
                            "previously_required": was_required})
+        # Forget now for this request, and again after the commit in case a
+        # concurrent request cached the old answer in between.
+        policy.forget_agency(locked)
         transaction.on_commit(lambda: policy.forget_agency(locked))
         if required != was_required:
             transaction.on_commit(lambda: announce_policy(locked, required=required))
