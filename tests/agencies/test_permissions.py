@@ -20,6 +20,7 @@ from agencies.permissions import (
     can_manage_users,
     get_agency_for_manager_or_404,
     get_managed_member_or_404,
+    role_can_manage,
 )
 from agencies.services import add_member, create_agency
 
@@ -177,6 +178,28 @@ def test_get_agency_for_manager_or_404_by_role(world, actor_role, where, manages
     else:
         with pytest.raises(Http404):
             get_agency_for_manager_or_404(actor, world.home.agency.pk)
+
+
+# The role rule alone (lists that already know both roles use it). Self is
+# excluded by the caller, so an Owner "managing an owner" is allowed here.
+ROLE_RULE_MATRIX = [
+    pytest.param("owner", "owner", True, id="owner-owner"),
+    pytest.param("owner", "admin", True, id="owner-admin"),
+    pytest.param("owner", "user", True, id="owner-user"),
+    pytest.param("admin", "owner", False, id="admin-owner"),
+    pytest.param("admin", "admin", False, id="admin-admin"),
+    pytest.param("admin", "user", True, id="admin-user"),
+    pytest.param("user", "owner", False, id="user-owner"),
+    pytest.param("user", "admin", False, id="user-admin"),
+    pytest.param("user", "user", False, id="user-user"),
+    pytest.param(None, "user", False, id="non-member-user"),
+    pytest.param("owner", None, False, id="owner-non-member"),
+]
+
+
+@pytest.mark.parametrize("actor_role, target_role, allowed", ROLE_RULE_MATRIX)
+def test_role_can_manage_by_roles(actor_role, target_role, allowed):
+    assert role_can_manage(actor_role, target_role) is allowed
 
 
 @pytest.mark.django_db
