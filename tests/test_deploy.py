@@ -1,0 +1,81 @@
+"""Production settings: `check --deploy` is clean, and missing secrets stop the start-up.
+
+Each test starts a fresh Python, as a deployment would: production settings
+are read once at import and cannot be swapped inside this test process.
+"""
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+# Variables the parent test run may have set that must not leak into the child.
+INHERITED = ("DJANGO_SETTINGS_MODULE", "SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "ALLOWED_HOSTS", "DEBUG",
+             "DATABASE_URL", "REDIS_URL")
+
+
+def production_env(**overrides: str | None) -> dict[str, str]:
+    """A complete production environment; an override of None removes the variable."""
+    env = {name: value for name, value in os.environ.items() if name not in INHERITED}
+    env.update({
+        "DJANGO_SETTINGS_MODULE": "ctm_auth.settings.production",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "ALLOWED_HOSTS": "ctm.example.com",
+    })
+    for name, value in overrides.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return env
+
+
+def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=PROJECT_DIR, env=env,
+        capture_output=True, text=True, timeout=120,
+    )
+
+
+def test_check_deploy_with_production_settings_has_no_warnings():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=production_env())
+
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "System check identified no issues (0 silenced)." in result.stdout
+    assert "WARNING" not in output and "security.W" not in output
+
+
+def test_production_without_secret_key_refuses_to_start():
+    result = manage("check", env=production_env(SECRET_KEY=None))
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: Set SECRET_KEY in production." in result.stderr
+
+
+def test_production_with_empty_secret_key_refuses_to_start():
+    result = manage("check", env=production_env(SECRET_KEY=""))
+
+    assert result.returncode != 0
+    assert "Set SECRET_KEY in production." in result.stderr
+
+
+def test_production_without_field_encryption_keys_refuses_to_start():
+    result = manage("check", env=production_env(FIELD_ENCRYPTION_KEYS=None))
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: Set FIELD_ENCRYPTION_KEYS in production" in result.stderr
+
+
+def test_production_ignores_debug_from_the_environment():
+    """DEBUG=true in a production environment must not bring back debug pages."""
+    code = "from django.conf import settings; print(settings.DEBUG, settings.SESSION_COOKIE_SECURE)"
+
+    result = manage("shell", "--no-imports", "-c", code, env=production_env(DEBUG="true"))
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "True"]
