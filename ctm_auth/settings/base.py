@@ -18,7 +18,9 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1")
 
 # The MFA methods in use, as dotted paths to Method classes. A new method is a
 # new sub-package of mfa/ plus one line here; its Django app is derived below.
-MFA_METHODS: list[str] = []
+MFA_METHODS: list[str] = [
+    "mfa.totp.method.TOTPMethod",
+]
 
 
 def method_apps(method_paths: list[str]) -> list[str]:
