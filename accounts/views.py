@@ -34,11 +34,22 @@ from mfa.challenge import choose_method
 def safe_next_url(request: HttpRequest, default: str = "") -> str:
     """Return ?next= (or the posted next) only when it points at this site."""
     candidate = request.POST.get("next") or request.GET.get("next") or ""
-    if candidate and url_has_allowed_host_and_scheme(
+    # Only a path on this site: redirect() would read a bare word ("profile")
+    # as a URL pattern name and fail with NoReverseMatch, a 500.
+    if candidate.startswith("/") and url_has_allowed_host_and_scheme(
         candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return candidate
     return default or resolve_url(settings.LOGIN_REDIRECT_URL)
+
+
+def bound_data(request: HttpRequest):
+    """Return the POST data to bind a form to, even when it is empty.
+
+    ``request.POST or None`` leaves a form unbound for an empty POST body, so
+    the user would see the page again with no error saying what is missing.
+    """
+    return request.POST if request.method == "POST" else None
 
 
 def too_many_attempts_message(retry_after: int) -> str:
@@ -58,7 +69,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
     next_url = safe_next_url(request)
     if request.user.is_authenticated:
         return redirect(next_url)
-    form = SignInForm(request.POST or None)
+    form = SignInForm(bound_data(request))
     if request.method == "POST" and form.is_valid():
         outcome = signin.check_password_step(
             request, email=form.cleaned_data["email"], password=form.cleaned_data["password"]
@@ -92,7 +103,7 @@ def login_verify_view(request: HttpRequest) -> HttpResponse:
         signin.cancel_pending(request)
         return render(request, "accounts/signin_expired.html", status=400)
     resend = request.method == "POST" and "resend" in request.POST and method.can_resend
-    form = CodeForm(None if resend else request.POST or None)
+    form = CodeForm(None if resend else bound_data(request))
     if request.method == "POST" and not resend and form.is_valid():
         result = method.verify(request, user, form.cleaned_data["code"], purpose="sign_in")
         if result.ok:
@@ -140,7 +151,7 @@ def reauthenticate_view(request: HttpRequest) -> HttpResponse:
     method, methods = choose_method(user, request.POST.get("method") or request.GET.get("method"))
     form_class = ReauthenticationWithCodeForm if method else ReauthenticationForm
     resend = request.method == "POST" and "resend" in request.POST and method is not None and method.can_resend
-    form = form_class(None if resend else request.POST or None)
+    form = form_class(None if resend else bound_data(request))
     if request.method == "POST" and not resend and form.is_valid():
         error = _check_reauthentication(request, form, method)
         if error is None:
