@@ -1,0 +1,41 @@
+"""Backup Codes as an MFA method: a fallback that never counts as "two-factor enabled"."""
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from mfa.backup_codes import flows, selectors
+from mfa.backup_codes.models import BackupCodeSet
+from mfa.base import ChallengeContext, Method, VerifyResult
+from mfa.base.method import Purpose
+
+
+class BackupCodesMethod(Method):
+    key = "backup_codes"
+    label = _("Backup Codes")
+    is_primary = False
+    manage_url_name = "mfa:backup_codes:manage"
+    urls_module = "mfa.backup_codes.urls"
+    alternative_label = _("Use a backup code")
+
+    def active_devices(self, user) -> QuerySet:
+        """Return the user's set when set-up finished and a code is left: only then can it answer."""
+        return BackupCodeSet.objects.usable().filter(user=user)
+
+    def status_detail(self, user) -> str:
+        summary = selectors.summary_for(user)
+        return ngettext("%(remaining)d of %(total)d code remaining", "%(remaining)d of %(total)d codes remaining",
+                        summary.remaining) % {"remaining": summary.remaining, "total": summary.total}
+
+    def begin_challenge(self, request: HttpRequest, user, *, purpose: Purpose, resend: bool = False) -> ChallengeContext:
+        # Nothing is sent: the user reads a code off their saved list.
+        return ChallengeContext("mfa/backup_codes/challenge.html", notice=str(_(
+            "Enter one of your backup codes. Each code works once.")))
+
+    def verify(self, request: HttpRequest, user, code: str, *, purpose: Purpose) -> VerifyResult:
+        return flows.verify_code(request, user=user, code=code, purpose=purpose)
+
+    def remove_all(self, user) -> int:
+        """Destroy the user's set, codes and all; return how many sets were removed."""
+        _total, per_model = BackupCodeSet.objects.filter(user=user).delete()
+        return per_model.get(BackupCodeSet._meta.label, 0)

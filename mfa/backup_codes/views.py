@@ -1,0 +1,96 @@
+"""Backup Codes pages. Every one is behind step-up re-authentication (which also
+adds never_cache and sensitive_post_parameters); views parse, call a flow, render."""
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.reauth import reauthentication_required
+from mfa.backup_codes import flows, selectors
+from mfa.backup_codes.app_settings import app_settings
+from mfa.backup_codes.forms import SavedForm
+
+MANAGE = "mfa:backup_codes:manage"
+
+
+@reauthentication_required
+@require_GET
+def manage_view(request: HttpRequest) -> HttpResponse:
+    """Multi-Factor Methods > Backup Codes > Add/Edit."""
+    return render(request, "mfa/backup_codes/manage.html", {
+        "summary": selectors.summary_for(request.user),
+        "has_fresh_set": flows.fresh_set(request, request.user) is not None,
+        "low_threshold": app_settings.LOW_WARNING_THRESHOLD,
+    })
+
+
+@reauthentication_required
+@require_POST
+def generate_view(request: HttpRequest) -> HttpResponse:
+    """"Generate Backup Codes"."""
+    try:
+        flows.generate_codes(request, user=request.user)
+    except flows.BackupCodesError as refused:
+        messages.error(request, refused.message)
+        return redirect(MANAGE)
+    return redirect("mfa:backup_codes:new")
+
+
+@reauthentication_required
+@require_http_methods(["GET", "POST"])
+def new_codes_view(request: HttpRequest) -> HttpResponse:
+    """Show a just-generated set until the user ticks "I have saved these codes"."""
+    view = flows.fresh_codes(request, request.user)
+    if view is None:
+        return redirect(MANAGE)
+    form = SavedForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        flows.confirm_saved(request, user=request.user)
+        messages.success(request, _("Your backup codes are ready. Keep them somewhere safe."))
+        return redirect("accounts:profile")
+    return render(request, "mfa/backup_codes/new_codes.html", {"view": view, "form": form})
+
+
+@reauthentication_required
+@require_GET
+def view_codes_view(request: HttpRequest) -> HttpResponse:
+    """"View Backup Codes"."""
+    try:
+        view = flows.view_codes(request, user=request.user)
+    except flows.BackupCodesError as refused:
+        messages.info(request, refused.message)
+        return redirect(MANAGE)
+    return render(request, "mfa/backup_codes/view.html", {"view": view})
+
+
+@reauthentication_required
+@require_GET
+def download_view(request: HttpRequest) -> HttpResponse:
+    """The codes as a .txt attachment (never cached: the decorator adds no-store)."""
+    try:
+        download = flows.download_codes(request, user=request.user)
+    except flows.BackupCodesError as refused:
+        messages.info(request, refused.message)
+        return redirect(MANAGE)
+    response = HttpResponse(download.content, content_type="text/plain; charset=utf-8")
+    response["Content-Disposition"] = content_disposition_header(True, download.filename)
+    return response
+
+
+@reauthentication_required
+@require_http_methods(["GET", "POST"])
+def regenerate_view(request: HttpRequest) -> HttpResponse:
+    """Confirm, then replace every code at once and show the new set."""
+    summary = selectors.summary_for(request.user)
+    if not summary.is_set_up:
+        return redirect(MANAGE)
+    if request.method == "POST":
+        try:
+            flows.regenerate_codes(request, user=request.user)
+        except flows.BackupCodesError as refused:
+            messages.error(request, refused.message)
+            return redirect(MANAGE)
+        return redirect("mfa:backup_codes:new")
+    return render(request, "mfa/backup_codes/regenerate_confirm.html", {"summary": summary})
