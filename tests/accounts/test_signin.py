@@ -1,5 +1,4 @@
 """Sign-in in two steps with the test-only "fake" method (code 424242)."""
-from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -11,6 +10,7 @@ from django_otp import DEVICE_ID_SESSION_KEY
 
 from accounts.models import AuditEvent
 from mfa.app_settings import app_settings as mfa_settings
+from tests.accounts.helpers import let_device_wait_pass
 from tests.conftest import FAKE_CODE, PASSWORD, add_fake_device
 from tests.fake_method.models import FakeDevice
 from tests.urlwalk import resolvable, walk
@@ -33,16 +33,6 @@ def step_one(client, user, *, next_url: str | None = None, password: str = PASSW
 
 def step_two(client, code: str = FAKE_CODE):
     return client.post(VERIFY, {"code": code})
-
-
-def let_device_wait_pass(user) -> None:
-    """Age the fake device's throttle state, as if its wait had passed.
-
-    django-otp's ThrottlingMixin reads django.utils.timezone.now, which the
-    project clock does not move, so the wait is aged in the row instead.
-    """
-    FakeDevice.objects.filter(user=user).update(
-        throttling_failure_timestamp=timezone.now() - timedelta(hours=1))
 
 
 def session_key(client) -> str:
