@@ -69,12 +69,12 @@ def _walk(resolver: URLResolver, prefix: str, namespaces: tuple[str, ...], route
             yield WalkedURL("/" + prefix + segment, name, namespaces, pattern.callback, text)
 
 
-def resolvable(urls: list[WalkedURL]) -> tuple[list[WalkedURL], list[str]]:
+def resolvable(urls: list[WalkedURL], urlconf=None) -> tuple[list[WalkedURL], list[str]]:
     """Split into the URLs whose sample path resolves to their own view, and the others."""
     ok, problems = [], []
     for url in urls:
         try:
-            match = resolve(url.path)
+            match = resolve(url.path, urlconf)
         except Resolver404:
             problems.append(f"{url.label()}: the sample path does not resolve")
             continue
