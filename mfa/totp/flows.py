@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import django_otp
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.http import HttpRequest
 
@@ -157,7 +158,7 @@ def disable_totp(request: HttpRequest, *, user, actor=None) -> str | None:
     with transaction.atomic():
         # Lock the user row so two "Disable" requests for different methods
         # cannot both pass the policy check and leave no method at all.
-        type(user).objects.select_for_update().filter(pk=user.pk).first()
+        get_user_model().objects.select_for_update().filter(pk=user.pk).first()
         refusal = policy.disable_refusal(user, METHOD_KEY)
         if refusal:
             return refusal

@@ -37,7 +37,8 @@ def start_view(request: HttpRequest) -> HttpResponse:
 def setup_view(request: HttpRequest) -> HttpResponse:
     """Show the QR code and key of the pending set-up, and confirm it with a code."""
     pending = flows.pending_device(request.user)
-    form = ConfirmSetupForm(request.POST or None)
+    # Bound on every POST, even an empty one, so a missing code gets an error.
+    form = ConfirmSetupForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         outcome = flows.confirm_enrolment(request, user=request.user, setup_id=form.cleaned_data["setup_id"],
                                           code=form.cleaned_data["code"])

@@ -3,6 +3,7 @@ import django_otp
 import pytest
 from django_otp.models import VerifyNotAllowed
 
+from mfa.totp import otp
 from mfa.totp.models import TOTPDevice
 from tests.mfa.totp.conftest import code_for
 
@@ -11,6 +12,12 @@ pytestmark = pytest.mark.django_db
 
 def fresh(device: TOTPDevice) -> TOTPDevice:
     return TOTPDevice.objects.get(pk=device.pk)
+
+
+def wrong_code(device: TOTPDevice, at: float) -> str:
+    """A well-formed code valid at no step of the window around ``at``."""
+    window = {otp.generate(device.secret, at=at + s * device.step) for s in (-1, 0, 1)}
+    return next(c for c in ("000000", "111111", "222222", "333333") if c not in window)
 
 
 @pytest.mark.parametrize("steps", [-1, 0, 1])
@@ -67,36 +74,34 @@ def test_check_code_next_time_step_is_accepted_after_use(totp_device, clock):
 
 def test_check_code_failures_grow_the_wait_exponentially(totp_device, clock, settings):
     settings.MFA_TOTP_THROTTLE_FACTOR = 2
-    waits = []
+    at, waits = clock.timestamp(), []
     for _ in range(4):
-        check = fresh(totp_device).check_code("000000" if code_for(totp_device) != "000000" else "111111")
+        check = fresh(totp_device).check_code(wrong_code(totp_device, at), at=at)
         assert check.error == "incorrect_code"
         waits.append(check.retry_after)
-        clock.advance(check.retry_after)
+        at += check.retry_after
     assert waits == [2, 4, 8, 16]
     assert fresh(totp_device).throttling_failure_count == 4
 
 
 def test_check_code_while_throttled_is_refused_even_if_correct(totp_device, clock):
-    wrong = "000000" if code_for(totp_device) != "000000" else "111111"
+    at = clock.timestamp()
     for _ in range(3):
-        check = fresh(totp_device).check_code(wrong)
-        clock.advance(check.retry_after)
-    fourth = fresh(totp_device).check_code(wrong)
+        at += fresh(totp_device).check_code(wrong_code(totp_device, at), at=at).retry_after
+    fourth = fresh(totp_device).check_code(wrong_code(totp_device, at), at=at)
     assert fourth.retry_after == 8
-    clock.advance(3)
-    blocked = fresh(totp_device).check_code(code_for(totp_device))
+    right = otp.generate(totp_device.secret, at=at + 3)
+    blocked = fresh(totp_device).check_code(right, at=at + 3)
     assert (blocked.ok, blocked.error, blocked.retry_after) == (False, "throttled", 5)
     # Throttled attempts do not count as further failures.
     assert fresh(totp_device).throttling_failure_count == 4
-    clock.advance(5)
-    assert fresh(totp_device).check_code(code_for(totp_device)).ok
+    assert fresh(totp_device).check_code(otp.generate(totp_device.secret, at=at + 8), at=at + 8).ok
     device = fresh(totp_device)
     assert (device.throttling_failure_count, device.throttling_failure_timestamp) == (0, None)
 
 
-def test_verify_is_allowed_reports_lock_like_django_otp(totp_device):
-    totp_device.check_code("000000" if code_for(totp_device) != "000000" else "111111")
+def test_verify_is_allowed_reports_lock_like_django_otp(totp_device, clock):
+    totp_device.check_code(wrong_code(totp_device, clock.timestamp()))
     allowed, info = fresh(totp_device).verify_is_allowed()
     assert allowed is False
     assert info["reason"] is VerifyNotAllowed.N_FAILED_ATTEMPTS and info["failure_count"] == 1
