@@ -8,6 +8,7 @@ urlpatterns = [
     path("mfa/", include("mfa.urls")),
     path("settings/", include("agencies.urls")),
     path("admin/", admin.site.urls),
+    path("dev/sms-outbox/", include("mfa.sms.dev_urls")),  # routes only when DEBUG (Dev SMS outbox)
 ]
 
 handler400 = "ctm_auth.views.bad_request"

@@ -35,12 +35,17 @@ def has_primary_method(user) -> bool:
 
 
 def default_method(user, methods: list[Method] | None = None) -> Method | None:
-    """Return the method step 2 offers first: the user's choice, else the first primary."""
+    """Return the method step 2 offers first: the user's choice, else the first primary.
+
+    A method that costs per challenge (a text) comes first only when the user
+    chose it or it is their only primary method.
+    """
     methods = active_methods(user) if methods is None else methods
     by_key = {method.key: method for method in methods}
     if user.preferred_mfa_method in by_key:
         return by_key[user.preferred_mfa_method]
-    return next((m for m in methods if m.is_primary), methods[0] if methods else None)
+    primaries = sorted((m for m in methods if m.is_primary), key=lambda m: m.costs_per_challenge)
+    return next(iter(primaries), methods[0] if methods else None)
 
 
 def _clear_on_settings_change(*, setting: str, **kwargs) -> None:

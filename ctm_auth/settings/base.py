@@ -20,6 +20,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1")
 # new sub-package of mfa/ plus one line here; its Django app is derived below.
 MFA_METHODS: list[str] = [
     "mfa.totp.method.TOTPMethod",
+    "mfa.sms.method.SMSMethod",
     "mfa.backup_codes.method.BackupCodesMethod",
 ]
 

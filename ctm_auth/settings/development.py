@@ -10,3 +10,4 @@ from ctm_auth.settings.base import MFA_METHODS  # noqa: E402
 # without its own.
 SECRET_KEY = SECRET_KEY or "django-insecure-ctm-auth-development-key-change-me"  # noqa: F405
 ALLOWED_HOSTS = ALLOWED_HOSTS + ["[::1]", "testserver"]  # noqa: F405
+MFA_SMS_BACKEND = os.environ.get("MFA_SMS_BACKEND", "outbox")  # texts go to /dev/sms-outbox/, no phone needed

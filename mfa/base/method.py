@@ -53,6 +53,9 @@ class Method:
     alternative_label: ClassVar[str | None] = None
     #: True when begin_challenge can send a new code on request ("Resend code").
     can_resend: ClassVar[bool] = False
+    #: True when every challenge costs money (a text): step 2 then never offers
+    #: it first while another primary method is active, unless the user chose it.
+    costs_per_challenge: ClassVar[bool] = False
 
     def all_active_devices(self) -> QuerySet:
         """Return every user's confirmed devices of this method.

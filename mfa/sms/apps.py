@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class SmsConfig(AppConfig):
+    name = "mfa.sms"
+    label = "mfa_sms"
+    verbose_name = _("Text Messages")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from mfa.sms import checks  # noqa: F401 - registers the deploy checks

@@ -1,0 +1,59 @@
+"""The gateway interface: send one text or raise GatewayError."""
+from dataclasses import dataclass
+
+from django.utils.translation import gettext_lazy as _
+
+
+@dataclass(frozen=True)
+class TextMessage:
+    to: str  # E.164
+    body: str
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What the gateway tells us about an accepted text (never the body)."""
+
+    gateway: str
+    reference: str = ""  # Twilio's message SID, the outbox row id, ...
+
+
+# Stable error codes -> what the person sees. "or use another method" keeps a
+# way in when texts cannot be sent.
+ERROR_MESSAGES = {
+    "invalid_number": _("This phone number is not valid, so no text was sent. Check the number."),
+    "not_mobile": _("This number cannot receive text messages (it may be a landline), so no text was sent."),
+    "country_blocked": _("We cannot send text messages to this country, so no text was sent."),
+    "busy": _("The text message service is busy. No text was sent; try again in a minute."),
+    "unavailable": _("The text message service is not available right now. No text was sent; try again shortly."),
+    "timeout": _("The text message service did not answer in time. No text was sent; try again."),
+    "not_configured": _("Text messages are not set up on this server. Use another method."),
+    "failed": _("The text message could not be sent. Try again later."),
+}
+
+
+class GatewayError(Exception):
+    """A text was not sent. ``code`` is stable; ``detail`` is safe to log and audit."""
+
+    def __init__(self, code: str, *, detail: dict | None = None):
+        super().__init__(code)
+        self.code = code if code in ERROR_MESSAGES else "failed"
+        self.detail = detail or {}
+
+    @property
+    def message(self) -> str:
+        return str(ERROR_MESSAGES[self.code])
+
+    @property
+    def about_number(self) -> bool:
+        """True when the number itself is the problem (show it on the number field)."""
+        return self.code in {"invalid_number", "not_mobile", "country_blocked"}
+
+
+class BaseGateway:
+    """Subclasses send one text and return a Receipt, or raise GatewayError."""
+
+    name = "base"
+
+    def send(self, message: TextMessage) -> Receipt:
+        raise NotImplementedError

@@ -1,0 +1,87 @@
+"""The Text Messages method as sign-in step 2 and re-authentication see it."""
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from mfa.base import ChallengeContext, Method, VerifyResult
+from mfa.sms import flows
+from mfa.sms.app_settings import app_settings
+from mfa.sms.gateways import GatewayError
+from mfa.sms.models import SMSDevice
+
+
+class SMSMethod(Method):
+    key = "sms"
+    label = gettext_lazy("Text Messages")
+    manage_url_name = "mfa:sms:manage"
+    urls_module = "mfa.sms.urls"
+    alternative_label = gettext_lazy("Text me a code")
+    can_resend = True
+    # Every challenge costs a text: never offered first while another
+    # primary method is active, unless the user chose it.
+    costs_per_challenge = True
+
+    def all_active_devices(self):
+        return SMSDevice.objects.filter(confirmed=True)
+
+    def status_detail(self, user) -> str:
+        device = flows.active_device(user)
+        return device.masked_number if device else ""
+
+    def begin_challenge(self, request: HttpRequest, user, *, purpose, resend: bool = False) -> ChallengeContext:
+        """Text a code unless this step already has a usable (or deliberately dead) one.
+
+        Refreshing the page must not cost another text: a new code goes out
+        only on "Resend code", or when this step has no code yet or its last
+        one was used or expired. A dead code (too many wrong tries) and a
+        failed send wait for the person to press "Resend code".
+        """
+        device = flows.active_device(user)
+        nonce = flows.challenge_nonce(request, purpose, create=True)
+        state = flows.challenge_state(flows.current_challenge(user, purpose, nonce))
+        outcome = None
+        if device is not None and nonce and (resend or self._should_send(user, purpose, nonce, state)):
+            outcome = flows.send_code(request, user=user, purpose=purpose, nonce=nonce, number=device.number,
+                                      device=device)
+            state = flows.challenge_state(flows.current_challenge(user, purpose, nonce))
+        return self._context(user, device, purpose, nonce, state, outcome, resend)
+
+    @staticmethod
+    def _should_send(user, purpose: str, nonce: str, state: str) -> bool:
+        return state in ("none", "used", "expired") and not flows.recent_send_failure(user.pk, purpose, nonce)
+
+    def _context(self, user, device, purpose, nonce, state, outcome, resend) -> ChallengeContext:
+        masked = device.masked_number if device else ""
+        error = ""
+        if outcome is not None and not outcome.sent:
+            error = outcome.message
+        elif state in ("dead", "expired") and outcome is None:
+            error = str(flows.CHECK_ERRORS[state])
+        elif state == "none" and outcome is None and device is not None:
+            failure = flows.recent_send_failure(user.pk, purpose, nonce)
+            error = GatewayError(failure).message if failure else ""
+        if outcome is not None and outcome.sent:
+            notice = _("We sent a new code to %(number)s.") if resend else _("We sent a code to %(number)s.")
+        else:
+            notice = _("Enter the code we texted to %(number)s.")
+        return ChallengeContext(
+            template_name="mfa/sms/challenge.html",
+            notice=notice % {"number": masked} if masked else "",
+            context={
+                "masked_number": masked,
+                "state": state,
+                "error": error,
+                "cooldown": flows.resend_wait(user.pk, purpose, nonce) if nonce else 0,
+                "validity_minutes": max(1, app_settings.CODE_VALIDITY // 60),
+            },
+        )
+
+    def verify(self, request: HttpRequest, user, code: str, *, purpose) -> VerifyResult:
+        result, device = flows.verify_for_step(request, user=user, purpose=purpose, code=code)
+        if result.ok:
+            return VerifyResult(ok=True, device=device)
+        return VerifyResult(ok=False, error=result.error, message=result.message,
+                            extra={"tries_left": result.tries_left})
+
+    def remove_all(self, user) -> int:
+        return flows.remove_all(user)

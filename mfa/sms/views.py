@@ -1,0 +1,126 @@
+"""Text Messages pages (Add/Edit). Every one is behind step-up re-authentication.
+
+Views parse input, call one flow, and render or redirect.
+"""
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.reauth import reauthentication_required
+from mfa import policy
+from mfa.registry import get_method
+from mfa.sms import flows
+from mfa.sms.forms import CodeForm, PhoneNumberForm
+from mfa.sms.phone import format_number, mask_number
+
+
+@reauthentication_required
+@require_http_methods(["GET", "POST"])
+def manage_view(request: HttpRequest) -> HttpResponse:
+    """Add/Edit: set up a number, or change or disable the active one."""
+    device = flows.active_device(request.user)
+    form = PhoneNumberForm(request.POST if request.method == "POST" and device is None else None)
+    if request.method == "POST" and device is None and form.is_valid():
+        outcome = flows.start_enrolment(request, user=request.user, number=form.cleaned_data["number"])
+        if outcome.sent:
+            return redirect("mfa:sms:verify")
+        form.add_error("number" if outcome.about_number else None, outcome.message)
+    elif request.method == "POST":
+        return redirect("mfa:sms:manage")
+    return render(request, "mfa/sms/manage.html", {
+        "device": device, "form": form, "setup": flows.setup_state(request),
+        "recommended_url": _recommended_method_url(),
+    })
+
+
+def _recommended_method_url() -> str:
+    """Return the Add/Edit page of Google Authenticator, which the risk notice recommends."""
+    method = get_method("totp")
+    return reverse(method.manage_url_name) if method and method.manage_url_name else ""
+
+
+@reauthentication_required
+@require_POST
+def change_start_view(request: HttpRequest) -> HttpResponse:
+    """"Change number": first a code to the current number."""
+    outcome = flows.start_number_change(request, user=request.user)
+    if outcome.sent:
+        return redirect("mfa:sms:verify")
+    messages.error(request, outcome.message)
+    return redirect("mfa:sms:manage")
+
+
+@reauthentication_required
+@require_http_methods(["GET", "POST"])
+def change_number_view(request: HttpRequest) -> HttpResponse:
+    """Second part of a change, once the current number is confirmed: the new number."""
+    if not flows.new_number_allowed(request):
+        messages.info(request, _("Confirm your current number first: press “Change number” again."))
+        return redirect("mfa:sms:manage")
+    form = PhoneNumberForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        outcome = flows.submit_new_number(request, user=request.user, number=form.cleaned_data["number"])
+        if outcome.sent:
+            return redirect("mfa:sms:verify")
+        form.add_error("number" if outcome.about_number else None, outcome.message)
+    return render(request, "mfa/sms/change_number.html", {"form": form, "device": flows.active_device(request.user)})
+
+
+@reauthentication_required
+@require_http_methods(["GET", "POST"])
+def verify_view(request: HttpRequest) -> HttpResponse:
+    """Type the texted code of the set-up or change step in progress (or ask for another)."""
+    state = flows.setup_state(request)
+    if state is not None and state["stage"] == flows.NEW_NUMBER:
+        return redirect("mfa:sms:change_number")
+    if state is None:
+        messages.info(request, _("There is no set-up in progress. Start again."))
+        return redirect("mfa:sms:manage")
+    if request.method == "POST" and "resend" in request.POST:
+        outcome = flows.resend_setup_code(request, user=request.user)
+        if outcome.sent:
+            messages.success(request, _("We sent a new code."))
+        else:
+            messages.error(request, outcome.message)
+        return redirect("mfa:sms:verify")
+    form = CodeForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        result = flows.confirm_setup_code(request, user=request.user, code=form.cleaned_data["code"])
+        if result.ok:
+            messages.success(request, result.message)
+            return redirect("mfa:sms:change_number" if result.next_step == flows.NEW_NUMBER else "accounts:profile")
+        form.add_error("code", result.message)
+    shown = mask_number(state["number"]) if state["stage"] == flows.CHANGE_CURRENT else format_number(state["number"])
+    return render(request, "mfa/sms/verify.html", {
+        "form": form, "stage": state["stage"], "number": shown,
+        "cooldown": flows.resend_wait(request.user.pk, state["stage"], state["nonce"]),
+    })
+
+
+@reauthentication_required
+@require_POST
+def cancel_view(request: HttpRequest) -> HttpResponse:
+    """Abandon a set-up or change; the active number (if any) stays as it was."""
+    flows.cancel_setup(request)
+    messages.info(request, _("Cancelled. Nothing was changed."))
+    return redirect("mfa:sms:manage")
+
+
+@reauthentication_required
+@require_http_methods(["GET", "POST"])
+def disable_view(request: HttpRequest) -> HttpResponse:
+    """Confirm, then remove Text Messages."""
+    if flows.active_device(request.user) is None:
+        return redirect("mfa:sms:manage")
+    if request.method == "POST":
+        result = flows.disable(request, user=request.user)
+        if result.ok:
+            messages.success(request, result.message)
+            return redirect("accounts:profile")
+        refusal = result.message
+    else:
+        refusal = policy.disable_refusal(request.user, flows.METHOD_KEY)
+    return render(request, "mfa/sms/disable.html", {"refusal": refusal})
