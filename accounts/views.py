@@ -95,6 +95,10 @@ def login_verify_view(request: HttpRequest) -> HttpResponse:
     """Sign-in step 2: the second factor."""
     user = signin.pending_user(request)
     if user is None:
+        if request.user.is_authenticated:
+            # A double-submitted code: the first submission signed the user
+            # in, so "Sign-in expired" would be wrong here.
+            return redirect(settings.LOGIN_REDIRECT_URL)
         if request.method == "POST":
             return render(request, "accounts/signin_expired.html", status=400)
         return redirect("accounts:login")

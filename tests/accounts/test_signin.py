@@ -312,3 +312,15 @@ def test_second_user_sign_in_does_not_reuse_first_users_pending_state(client, us
     let_device_wait_pass(other)
     assert step_two(client, code="777777").url == reverse("accounts:profile")
     assert client.session["_auth_user_id"] == str(other.pk)
+
+
+def test_second_step_submitted_twice_leaves_user_signed_in(client, user_with_mfa):
+    step_one(client, user_with_mfa)
+    assert step_two(client).url == reverse("accounts:profile")
+
+    again = step_two(client)  # a double click on "Verify"
+
+    assert again.status_code == 302
+    assert again.url == reverse("accounts:profile")
+    assert client.session["_auth_user_id"] == str(user_with_mfa.pk)
+    assert AuditEvent.objects.filter(event_type="signin.succeeded").count() == 1
