@@ -10,7 +10,7 @@ from datetime import datetime
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import connection, transaction
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -121,8 +121,15 @@ def confirm_saved(request: HttpRequest, *, user: User) -> BackupCodeSet:
 
 
 def _locked_set(user: User) -> BackupCodeSet | None:
-    """Lock the user's row, so two set-ups of one user run one after the other."""
-    User.objects.select_for_update().filter(pk=user.pk).first()
+    """Lock the user's row, so two set-ups of one user run one after the other.
+
+    FOR NO KEY UPDATE (on PostgreSQL) still lets other transactions insert
+    rows pointing at the user (an audit event, say), which take a KEY SHARE
+    lock: a plain FOR UPDATE here deadlocks against a sign-in that holds the
+    set's lock and writes its audit row.
+    """
+    no_key = connection.features.has_select_for_no_key_update
+    User.objects.select_for_update(no_key=no_key).filter(pk=user.pk).first()
     return BackupCodeSet.objects.select_for_update().filter(user=user).first()
 
 

@@ -10,7 +10,7 @@ from datetime import timedelta
 from django.db import models
 from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext_lazy as _
-from django_otp.models import Device, ThrottlingMixin, VerifyNotAllowed
+from django_otp.models import Device, DeviceManager, ThrottlingMixin, VerifyNotAllowed
 
 from ctm_auth import clock
 from mfa.backup_codes import codes
@@ -41,7 +41,7 @@ class BackupCodeSet(ThrottlingMixin, Device):
     # When the user ticked "I have saved these codes" for the current set.
     saved_at = models.DateTimeField(_("saved at"), null=True, blank=True)
 
-    objects = BackupCodeSetQuerySet.as_manager()
+    objects = DeviceManager.from_queryset(BackupCodeSetQuerySet)()
 
     class Meta:
         verbose_name = _("backup code set")

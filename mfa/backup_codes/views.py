@@ -45,7 +45,7 @@ def new_codes_view(request: HttpRequest) -> HttpResponse:
     view = flows.fresh_codes(request, request.user)
     if view is None:
         return redirect(MANAGE)
-    form = SavedForm(request.POST or None)
+    form = SavedForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         flows.confirm_saved(request, user=request.user)
         messages.success(request, _("Your backup codes are ready. Keep them somewhere safe."))

@@ -1,0 +1,58 @@
+"""Races on PostgreSQL: two requests with one code, two set-ups at once, use against regenerate."""
+import pytest
+from django.db import connections
+
+from accounts.models import AuditEvent
+from mfa.backup_codes import flows, selectors
+from mfa.backup_codes.models import BackupCode, BackupCodeSet
+from tests.concurrency import run_concurrently
+from tests.conftest import add_fake_device
+from tests.mfa.backup_codes.conftest import flow_request, set_up_codes
+
+pytestmark = [pytest.mark.needs_postgres, pytest.mark.django_db(transaction=True)]
+
+
+def test_one_code_used_by_two_requests_at_once_works_exactly_once(user, clock):
+    add_fake_device(user)
+    codes = set_up_codes(user)
+
+    def use(_index: int):
+        return flows.verify_code(flow_request(), user=user, code=codes[0], purpose="sign_in")
+
+    for attempt in range(3):  # several rounds, each with a fresh code, to give the race a chance
+        code = codes[attempt]
+        results = run_concurrently(lambda i, code=code: flows.verify_code(
+            flow_request(), user=user, code=code, purpose="sign_in"))
+        assert not any(isinstance(r, Exception) for r in results), results
+        assert sorted(r.ok for r in results) == [False, True], results
+        assert [r.error for r in results if not r.ok] == ["used"]
+        clock.advance(60)  # let the loser's throttle wait pass before the next round
+    assert selectors.remaining_count(BackupCodeSet.objects.get(user=user)) == 7
+    assert AuditEvent.objects.filter(event_type=flows.USED).count() == 3
+    assert use(0).error == "used"
+
+
+def test_two_generate_requests_at_once_leave_one_set_of_ten(user):
+    add_fake_device(user)
+    results = run_concurrently(lambda i: flows.generate_codes(flow_request(user), user=user))
+    assert not any(isinstance(r, Exception) for r in results), results
+    assert BackupCodeSet.objects.filter(user=user).count() == 1
+    assert BackupCode.objects.current().filter(code_set__user=user).count() == 10
+
+
+def test_use_racing_regenerate_never_leaves_an_old_code_working(user):
+    add_fake_device(user)
+    codes = set_up_codes(user)
+
+    def act(index: int):
+        if index == 0:
+            return flows.regenerate_codes(flow_request(user), user=user)
+        return flows.verify_code(flow_request(), user=user, code=codes[0], purpose="sign_in")
+
+    results = run_concurrently(act)
+    assert not any(isinstance(r, Exception) for r in results), results
+    code_set = BackupCodeSet.objects.get(user=user)
+    # Whichever won, the old code is dead now and the new set is whole.
+    assert flows.verify_code(flow_request(), user=user, code=codes[1], purpose="sign_in").error in {"replaced", "throttled"}
+    assert BackupCode.objects.current().filter(code_set=code_set, used_at__isnull=True).count() == 10
+    assert connections["default"].vendor == "postgresql"
