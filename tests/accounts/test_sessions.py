@@ -7,6 +7,8 @@ from django.contrib.sessions.models import Session
 from django.urls import reverse
 
 from accounts.models import AuditEvent
+from tests.conftest import reauthenticate, sign_in
+from tests.urlwalk import resolvable, walk
 
 pytestmark = pytest.mark.django_db
 
@@ -100,3 +102,23 @@ def test_sign_out_get_only_shows_button(signed_in_client):
     assert "Sign out" in response.content.decode()
     assert Session.objects.filter(session_key=key).exists()
     assert signed_in_client.get(PROFILE).status_code == 200
+
+
+def test_sign_out_button_is_on_every_page(client, user_with_mfa):
+    assert sign_in(client, user_with_mfa).status_code == 302
+    assert reauthenticate(client, user_with_mfa).status_code == 302
+    urls, problems = resolvable(walk())
+    assert not problems, problems
+    pages, missing = 0, []
+    for url in urls:
+        if url.name == "accounts:logout" or (url.namespaces and url.namespaces[0] == "admin"):
+            continue  # the sign-out page itself; Django's admin has its own layout and log-out
+        response = client.get(url.path)
+        if response.status_code != 200 or not response["Content-Type"].startswith("text/html"):
+            continue
+        pages += 1
+        if f'action="{reverse("accounts:logout")}"' not in response.content.decode():
+            missing.append(url.label())
+
+    assert pages >= 3  # profile, password change, the method chooser at least
+    assert not missing, missing
