@@ -6,6 +6,7 @@ from django.contrib.auth.hashers import Argon2PasswordHasher
 from django.urls import reverse
 
 from accounts.models import AuditEvent
+from accounts.views import too_many_attempts_message
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -196,3 +197,23 @@ def test_sign_in_throttled_is_audited_with_method_ip_and_browser(client, user, s
     assert 0 < event.data["retry_after"] <= WINDOW
     assert AuditEvent.objects.filter(event_type="signin.failed").count() == 3
     assert not AuditEvent.objects.filter(event_type="signin.succeeded").exists()
+
+
+def test_sign_in_as_deactivated_user_gets_same_error_as_wrong_password(client, user):
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+
+    response = attempt(client, user.email, PASSWORD)
+
+    assert form_errors(response) == ["Incorrect email or password."]
+    assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.parametrize("seconds, text", [
+    (1, "Too many attempts. Try again in 1 minute."),
+    (60, "Too many attempts. Try again in 1 minute."),
+    (61, "Too many attempts. Try again in 2 minutes."),
+    (900, "Too many attempts. Try again in 15 minutes."),
+])
+def test_too_many_attempts_message_rounds_wait_up_to_minutes(seconds, text):
+    assert too_many_attempts_message(seconds) == text
