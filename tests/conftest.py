@@ -1,5 +1,8 @@
 """Shared fixtures. Test data is built through the product's own services."""
+import importlib
+
 import pytest
+from django.apps import apps as django_apps
 from django.core.cache import cache
 from django.db import connection
 from django.urls import reverse
@@ -94,9 +97,15 @@ def reauthenticated_client(signed_in_client, user):
     return signed_in_client
 
 
+def ensure_plans() -> None:
+    """Recreate the plan rows of migration agencies/0002: a transactional test's flush deletes them."""
+    importlib.import_module("agencies.migrations.0002_plans").create_plans(django_apps, None)
+
+
 @pytest.fixture
 def acme(make_user):
     """Acme Agency (Growth) with an Owner, an Administrator and two Users."""
+    ensure_plans()
     owner = make_user("owner@acme.test", name="Olivia Owner")
     agency = create_agency(name="Acme Agency", plan_code="growth", owner=owner)
     dental = add_subaccount(agency=agency, name="Acme Dental")
@@ -114,6 +123,7 @@ def acme(make_user):
 @pytest.fixture
 def solo(make_user):
     """Solo Shop (Starter) with its Owner."""
+    ensure_plans()
     owner = make_user("owner@solo.test", name="Sam Solo")
     agency = create_agency(name="Solo Shop", plan_code="starter", owner=owner)
     return type("Solo", (), {"agency": agency, "owner": owner})
