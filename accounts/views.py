@@ -108,6 +108,7 @@ def login_verify_view(request: HttpRequest) -> HttpResponse:
         return render(request, "accounts/signin_expired.html", status=400)
     resend = request.method == "POST" and "resend" in request.POST and method.can_resend
     form = CodeForm(None if resend else bound_data(request))
+    form.fields["code"].widget.attrs["inputmode"] = method.code_input_mode
     if request.method == "POST" and not resend and form.is_valid():
         result = method.verify(request, user, form.cleaned_data["code"], purpose="sign_in")
         if result.ok:
@@ -156,6 +157,8 @@ def reauthenticate_view(request: HttpRequest) -> HttpResponse:
     form_class = ReauthenticationWithCodeForm if method else ReauthenticationForm
     resend = request.method == "POST" and "resend" in request.POST and method is not None and method.can_resend
     form = form_class(None if resend else bound_data(request))
+    if method is not None:
+        form.fields["code"].widget.attrs["inputmode"] = method.code_input_mode
     if request.method == "POST" and not resend and form.is_valid():
         error = _check_reauthentication(request, form, method)
         if error is None:

@@ -17,10 +17,11 @@ class BackupCodesMethod(Method):
     manage_url_name = "mfa:backup_codes:manage"
     urls_module = "mfa.backup_codes.urls"
     alternative_label = _("Use a backup code")
+    code_input_mode = "text"  # codes hold letters; a digit keypad could not type them
 
-    def active_devices(self, user) -> QuerySet:
-        """Return the user's set when set-up finished and a code is left: only then can it answer."""
-        return BackupCodeSet.objects.usable().filter(user=user)
+    def all_active_devices(self) -> QuerySet:
+        """Return the sets whose set-up finished and that hold a code left: only those can answer."""
+        return BackupCodeSet.objects.usable()
 
     def status_detail(self, user) -> str:
         summary = selectors.summary_for(user)

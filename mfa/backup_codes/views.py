@@ -50,7 +50,8 @@ def new_codes_view(request: HttpRequest) -> HttpResponse:
         flows.confirm_saved(request, user=request.user)
         messages.success(request, _("Your backup codes are ready. Keep them somewhere safe."))
         return redirect("accounts:profile")
-    return render(request, "mfa/backup_codes/new_codes.html", {"view": view, "form": form})
+    return render(request, "mfa/backup_codes/new_codes.html", {
+        "view": view, "form": form, "product_name": app_settings.ISSUER})
 
 
 @reauthentication_required
@@ -62,7 +63,8 @@ def view_codes_view(request: HttpRequest) -> HttpResponse:
     except flows.BackupCodesError as refused:
         messages.info(request, refused.message)
         return redirect(MANAGE)
-    return render(request, "mfa/backup_codes/view.html", {"view": view})
+    return render(request, "mfa/backup_codes/view.html", {
+        "view": view, "product_name": app_settings.ISSUER})
 
 
 @reauthentication_required

@@ -56,6 +56,9 @@ class Method:
     #: True when every challenge costs money (a text): step 2 then never offers
     #: it first while another primary method is active, unless the user chose it.
     costs_per_challenge: ClassVar[bool] = False
+    #: The code field's inputmode: "numeric" brings up a digit keypad on phones,
+    #: which cannot type a code with letters in it (backup codes use "text").
+    code_input_mode: ClassVar[str] = "numeric"
 
     def all_active_devices(self) -> QuerySet:
         """Return every user's confirmed devices of this method.

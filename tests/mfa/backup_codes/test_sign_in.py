@@ -18,8 +18,9 @@ from tests.mfa.backup_codes.conftest import (
 
 pytestmark = pytest.mark.django_db
 
-VERIFY = reverse("accounts:login_verify")
-PROFILE = reverse("accounts:profile")
+# Literal paths: reversing at import time would load the URLconf during collection.
+VERIFY = "/account/login/verify/"
+PROFILE = "/account/profile/"
 
 
 def remaining(user) -> int:
@@ -38,6 +39,8 @@ def test_step_two_offers_use_a_backup_code(client, user_with_mfa, codes):
     chosen = client.get(VERIFY, {"method": "backup_codes"}).content.decode()
     assert "Enter one of your backup codes" in chosen
     assert 'name="method" value="backup_codes"' in chosen
+    # Codes hold letters: a phone must offer its full keyboard, not a digit keypad.
+    assert 'inputmode="text"' in chosen and 'inputmode="numeric"' in page
 
 
 def test_step_two_does_not_offer_backup_codes_before_set_up_is_finished(client, user_with_mfa):

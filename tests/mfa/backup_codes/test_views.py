@@ -16,17 +16,24 @@ from tests.urlwalk import walk
 
 pytestmark = pytest.mark.django_db
 
-MANAGE = reverse("mfa:backup_codes:manage")
-GENERATE = reverse("mfa:backup_codes:generate")
-NEW = reverse("mfa:backup_codes:new")
-VIEW = reverse("mfa:backup_codes:view")
-DOWNLOAD = reverse("mfa:backup_codes:download")
-REGENERATE = reverse("mfa:backup_codes:regenerate")
+# Literal paths: reversing at import time would load the URLconf during collection.
+MANAGE = "/mfa/backup_codes/"
+GENERATE = "/mfa/backup_codes/generate/"
+NEW = "/mfa/backup_codes/new/"
+VIEW = "/mfa/backup_codes/view/"
+DOWNLOAD = "/mfa/backup_codes/download/"
+REGENERATE = "/mfa/backup_codes/regenerate/"
 CODE_RE = re.compile(r"\b[2-9a-z]{6}-[2-9a-z]{6}\b")
 
 
 def shown_codes(response) -> list[str]:
     return [c for c in CODE_RE.findall(response.content.decode()) if c != "7hx4km-2q9pab"]
+
+
+def test_url_names_are_namespaced_under_mfa_backup_codes():
+    assert [reverse(f"mfa:backup_codes:{name}") for name in ("manage", "generate", "new", "view", "download",
+                                                            "regenerate")] == [MANAGE, GENERATE, NEW, VIEW, DOWNLOAD,
+                                                                               REGENERATE]
 
 
 def test_every_backup_codes_view_requires_reauthentication():
