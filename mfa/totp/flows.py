@@ -175,19 +175,27 @@ def disable_totp(request: HttpRequest, *, user, actor=None) -> str | None:
 # -- verification (sign-in step 2 and re-authentication) ---------------------
 
 def verify_code(request: HttpRequest | None, *, user, code: str, purpose: str) -> VerifyResult:
-    """Check a code typed at sign-in or re-authentication; audit every failure."""
-    device = active_device(user)
-    if device is None:
-        return VerifyResult(ok=False, error="not_enabled", message=errors.message_for("not_enabled"))
-    try:
-        normalised = otp.normalize_code(code, digits=device.digits)
-    except otp.InvalidCode as invalid:
-        # Malformed input cannot be a guess at the secret, so it is audited
-        # but does not grow the wait: a typo should not lock anyone out.
-        check = CodeCheck(ok=False, error=invalid.code, retry_after=device.throttle_wait(),
-                          failure_count=device.throttling_failure_count)
-    else:
-        check = device.check_code(normalised)
+    """Check a code typed at sign-in or re-authentication; audit every failure.
+
+    The device row is locked while the code is checked, so parallel guesses
+    queue up behind each other and each one sees the wait the previous one
+    earned (the conditional UPDATE alone would stop replays, not a burst of
+    simultaneous guesses).
+    """
+    with transaction.atomic():
+        device = (TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True)
+                  .order_by("-confirmed_at", "-pk").first())
+        if device is None:
+            return VerifyResult(ok=False, error="not_enabled", message=errors.message_for("not_enabled"))
+        try:
+            normalised = otp.normalize_code(code, digits=device.digits)
+        except otp.InvalidCode as invalid:
+            # Malformed input cannot be a guess at the secret, so it is audited
+            # but does not grow the wait: a typo should not lock anyone out.
+            check = CodeCheck(ok=False, error=invalid.code, retry_after=device.throttle_wait(),
+                              failure_count=device.throttling_failure_count)
+        else:
+            check = device.check_code(normalised)
     if check.ok:
         return VerifyResult(ok=True, device=device)
     _record_failure(request, user=user, purpose=purpose, check=check)

@@ -62,6 +62,23 @@ def test_same_code_checked_by_many_workers_at_once_is_accepted_once(user):
 
 @pytest.mark.needs_postgres
 @pytest.mark.django_db(transaction=True)
+def test_burst_of_simultaneous_guesses_gets_one_try_then_the_wait(user, settings):
+    settings.MFA_TOTP_THROTTLE_FACTOR = 60  # longer than any thread could lag behind the others
+    device = enrol(user)
+    window = {code_for(device, steps=s) for s in (-1, 0, 1)}
+    guesses = [c for c in ("000000", "111111", "222222", "333333", "444444") if c not in window][:4]
+
+    results = run_concurrently(lambda i: flows.verify_code(
+        flow_request(), user=user, code=guesses[i], purpose="sign_in"), threads=4)
+
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert sorted(r.error for r in results) == ["incorrect_code", "throttled", "throttled", "throttled"]
+    assert TOTPDevice.objects.get(pk=device.pk).throttling_failure_count == 1
+    assert AuditEvent.objects.filter(event_type=flows.TOTP_VERIFICATION_FAILED).count() == 4
+
+
+@pytest.mark.needs_postgres
+@pytest.mark.django_db(transaction=True)
 def test_same_setup_confirmed_twice_at_once_enables_once(user):
     pending = flows.start_enrolment(flow_request(user), user=user)
     code = code_for(pending)

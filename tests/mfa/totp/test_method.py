@@ -198,6 +198,15 @@ def test_reauthenticate_with_wrong_totp_code_is_refused_and_audited(client, user
     assert failure.actor == user and failure.data["purpose"] == "reauth"
 
 
+@pytest.mark.parametrize(("code", "message"), BAD_CODES)
+def test_reauthenticate_with_malformed_totp_code_gets_form_error(client, user, totp_device, clock, code, message):
+    sign_in_with_totp(client, user, totp_device)
+    clock.advance(totp_device.step)
+    response = reauthenticate_with_totp(client, totp_device, code=code)
+    assert response.status_code == 200 and message in page_text(response)
+    assert client.get("/mfa/totp/").status_code == 302
+
+
 def test_reauthenticate_with_code_just_used_to_sign_in_is_refused(client, user, totp_device):
     code = code_for(totp_device)
     sign_in_with_totp(client, user, totp_device, code=code)

@@ -1,4 +1,6 @@
 """The device: drift, replay, throttling, and django-otp's API."""
+import base64
+
 import django_otp
 import pytest
 from django_otp.models import VerifyNotAllowed
@@ -8,6 +10,20 @@ from mfa.totp.models import TOTPDevice
 from tests.mfa.totp.conftest import code_for
 
 pytestmark = pytest.mark.django_db
+
+# RFC 6238 Appendix B (SHA-1): the ASCII seed "12345678901234567890", 8 digits.
+RFC_SEED = base64.b32encode(b"12345678901234567890").decode()
+RFC_VECTORS = [(59, "94287082"), (1111111109, "07081804"), (1111111111, "14050471"),
+               (1234567890, "89005924"), (2000000000, "69279037"), (20000000000, "65353130")]
+
+
+@pytest.mark.parametrize(("unix_time", "expected"), RFC_VECTORS)
+def test_check_code_accepts_rfc6238_vector_through_the_device(user, unix_time, expected):
+    device = TOTPDevice.objects.create(user=user, name="RFC 6238", secret=RFC_SEED, digits=8, step=30)
+    check = device.check_code(expected, at=unix_time)
+    assert check.ok and check.time_step == unix_time // 30
+    replay = TOTPDevice.objects.get(pk=device.pk).check_code(expected, at=unix_time)
+    assert (replay.ok, replay.error) == (False, "code_reused")
 
 
 def fresh(device: TOTPDevice) -> TOTPDevice:

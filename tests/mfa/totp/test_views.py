@@ -205,6 +205,15 @@ def test_enrol_confirm_with_malformed_code_gets_form_error(reauthenticated_clien
     assert not TOTPDevice.objects.filter(user=user, confirmed=True).exists()
 
 
+def test_enrol_confirm_with_non_utf8_body_gets_form_error(reauthenticated_client, user):
+    pending = start_setup(reauthenticated_client)
+    body = f"setup_id={pending.setup_id}&code=%FF%FE12345".encode()
+    response = reauthenticated_client.generic("POST", SETUP, body, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 200
+    assert "only the digits 0–9" in unescape(response.content.decode())
+    assert not TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+
+
 def test_enrol_confirm_without_any_fields_gets_form_errors(reauthenticated_client, user):
     pending = start_setup(reauthenticated_client)
     response = reauthenticated_client.post(SETUP, {})
