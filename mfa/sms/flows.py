@@ -8,6 +8,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.http import HttpRequest
@@ -372,8 +373,9 @@ def _save_state(request: HttpRequest, **state) -> dict:
     return state
 
 
-def cancel_setup(request: HttpRequest) -> None:
-    request.session.pop(SETUP_SESSION_KEY, None)
+def cancel_setup(request: HttpRequest | None) -> None:
+    if request is not None and hasattr(request, "session"):
+        request.session.pop(SETUP_SESSION_KEY, None)
 
 
 def start_enrolment(request: HttpRequest, *, user, number: str) -> SendOutcome:
@@ -506,13 +508,21 @@ def _finish_new_number(request: HttpRequest, *, user, challenge: SMSChallenge) -
     return StepResult(ok=True, next_step="done", message=_("Your Text Messages number was changed."))
 
 
-def disable(request: HttpRequest, *, user) -> StepResult:
-    """Remove the method, after the one policy check every "Disable" goes through."""
-    refusal = policy.disable_refusal(user, METHOD_KEY)
-    if refusal:
-        return StepResult(ok=False, error="refused", message=refusal)
+def disable(request: HttpRequest, *, user, actor=None) -> StepResult:
+    """Remove the method, after the one policy check every "Disable" goes through.
+
+    Policy check, removal, backup-code clean-up, audit and email happen in
+    one transaction, so a refusal or an error changes nothing.
+    """
+    actor = actor or _actor(request, user)
     with transaction.atomic():
-        device = active_device(user)
+        # Lock the user row so two "Disable" requests for different methods
+        # cannot both pass the policy check and leave no method at all.
+        get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+        refusal = policy.disable_refusal(user, METHOD_KEY)
+        if refusal:
+            return StepResult(ok=False, error="refused", message=refusal)
+        device = SMSDevice.objects.select_for_update().filter(user=user, confirmed=True).first()
         if device is None:
             return StepResult(ok=False, error="no_device", message=_("Text Messages is not set up."))
         masked = device.masked_number
@@ -520,9 +530,9 @@ def disable(request: HttpRequest, *, user) -> StepResult:
         if user.preferred_mfa_method == METHOD_KEY:
             user.preferred_mfa_method = ""
             user.save(update_fields=["preferred_mfa_method"])
-        audit.record(request, DISABLED, target=user, method=METHOD_KEY, data={"to": masked})
-        mfa_flows.destroy_fallbacks_if_no_primary(request, user=user, actor=_actor(request, user))
+        audit.record(request, DISABLED, actor=actor, target=user, method=METHOD_KEY, data={"to": masked})
         notify.send(user, "mfa/sms/email/disabled", {"masked_number": masked})
+        mfa_flows.destroy_fallbacks_if_no_primary(request, user=user, actor=actor)
     cancel_setup(request)
     return StepResult(ok=True, next_step="done", message=_("Text Messages was disabled."))
 
