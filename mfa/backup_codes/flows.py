@@ -109,12 +109,15 @@ def regenerate_codes(request: HttpRequest, *, user: User) -> BackupCodeSet:
 def confirm_saved(request: HttpRequest, *, user: User) -> BackupCodeSet:
     """"I have saved these codes": finish set-up of the set just shown in this session."""
     code_set = fresh_set(request, user)
-    if code_set is None:
+    # Conditional on the set shown: a regeneration in another tab since then
+    # must not be marked as saved by a person who never saw it.
+    saved = code_set is not None and BackupCodeSet.objects.filter(
+        pk=code_set.pk, generated_at=code_set.generated_at, saved_at__isnull=True,
+    ).update(confirmed=True, saved_at=clock.now())
+    if not saved:
         raise BackupCodesError("nothing_pending", _(
             "These codes are no longer current. Generate a new set if you did not save them."))
-    code_set.confirmed = True
-    code_set.saved_at = clock.now()
-    code_set.save(update_fields=["confirmed", "saved_at"])
+    code_set.refresh_from_db()
     audit.record(request, SAVED, target=user, method=METHOD_KEY)
     forget_fresh_set(request)
     return code_set

@@ -28,7 +28,9 @@ class BackupCodesMethod(Method):
         return ngettext("%(remaining)d of %(total)d code remaining", "%(remaining)d of %(total)d codes remaining",
                         summary.remaining) % {"remaining": summary.remaining, "total": summary.total}
 
-    def begin_challenge(self, request: HttpRequest, user, *, purpose: Purpose, resend: bool = False) -> ChallengeContext:
+    def begin_challenge(
+        self, request: HttpRequest, user, *, purpose: Purpose, resend: bool = False
+    ) -> ChallengeContext:
         # Nothing is sent: the user reads a code off their saved list.
         return ChallengeContext("mfa/backup_codes/challenge.html", notice=str(_(
             "Enter one of your backup codes. Each code works once.")))

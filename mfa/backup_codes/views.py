@@ -47,7 +47,11 @@ def new_codes_view(request: HttpRequest) -> HttpResponse:
         return redirect(MANAGE)
     form = SavedForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        flows.confirm_saved(request, user=request.user)
+        try:
+            flows.confirm_saved(request, user=request.user)
+        except flows.BackupCodesError as refused:
+            messages.error(request, refused.message)
+            return redirect(MANAGE)
         messages.success(request, _("Your backup codes are ready. Keep them somewhere safe."))
         return redirect("accounts:profile")
     return render(request, "mfa/backup_codes/new_codes.html", {

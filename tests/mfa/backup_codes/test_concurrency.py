@@ -49,10 +49,11 @@ def test_use_racing_regenerate_never_leaves_an_old_code_working(user):
             return flows.regenerate_codes(flow_request(user), user=user)
         return flows.verify_code(flow_request(), user=user, code=codes[0], purpose="sign_in")
 
-    results = run_concurrently(act)
-    assert not any(isinstance(r, Exception) for r in results), results
-    code_set = BackupCodeSet.objects.get(user=user)
-    # Whichever won, the old code is dead now and the new set is whole.
-    assert flows.verify_code(flow_request(), user=user, code=codes[1], purpose="sign_in").error in {"replaced", "throttled"}
-    assert BackupCode.objects.current().filter(code_set=code_set, used_at__isnull=True).count() == 10
+    regenerated, used = run_concurrently(act)
+    assert isinstance(regenerated, BackupCodeSet), regenerated
+    # Either the code went through before the regeneration, or it was refused as replaced.
+    assert used.ok or used.error == "replaced", used
     assert connections["default"].vendor == "postgresql"
+    code_set = BackupCodeSet.objects.get(user=user)
+    assert [code_set.consume(code.replace("-", "")) for code in codes] == ["replaced"] * 10
+    assert BackupCode.objects.current().filter(code_set=code_set, used_at__isnull=True).count() == 10

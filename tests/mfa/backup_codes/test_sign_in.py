@@ -10,7 +10,6 @@ from mfa.backup_codes import flows, selectors
 from mfa.backup_codes.models import BackupCodeSet
 from tests.conftest import FAKE_CODE, PASSWORD
 from tests.mfa.backup_codes.conftest import (
-    set_up_codes,
     sign_in_with_backup_code,
     start_sign_in,
     submit_backup_code,

@@ -10,6 +10,7 @@ from accounts.models import AuditEvent
 from ctm_auth import clock as project_clock
 from mfa.backup_codes import flows
 from mfa.backup_codes.models import BackupCode, BackupCodeSet
+from tests.conftest import FAKE_CODE, PASSWORD
 from tests.fake_method.models import FakeDevice
 from tests.mfa.backup_codes.conftest import set_up_codes
 from tests.urlwalk import walk
@@ -48,8 +49,8 @@ def test_every_backup_codes_view_requires_reauthentication():
 @pytest.mark.parametrize("url", [MANAGE, VIEW, DOWNLOAD, REGENERATE])
 def test_pages_ask_to_reauthenticate_once_the_window_closed(client, user_with_mfa, url):
     set_up_codes(user_with_mfa)
-    client.post(reverse("accounts:login"), {"email": user_with_mfa.email, "password": "correct horse battery staple 42"})
-    client.post(reverse("accounts:login_verify"), {"code": "424242"})
+    client.post(reverse("accounts:login"), {"email": user_with_mfa.email, "password": PASSWORD})
+    client.post(reverse("accounts:login_verify"), {"code": FAKE_CODE})
     response = client.get(url)
     assert response.status_code == 302
     assert response.url == f"{reverse('accounts:reauthenticate')}?next={quote(url, safe='')}"
@@ -242,3 +243,14 @@ def test_removing_the_fake_primary_method_is_reflected_on_the_manage_page(fresh_
     project_clock.advance(1)
     html = fresh_client.get(MANAGE).content.decode()
     assert "these codes will be removed" in html
+
+
+def test_saved_tick_after_a_regeneration_elsewhere_is_refused(fresh_client, user_with_mfa):
+    from tests.mfa.backup_codes.conftest import flow_request
+
+    fresh_client.post(GENERATE)
+    assert fresh_client.get(NEW).status_code == 200
+    flows.generate_codes(flow_request(user_with_mfa), user=user_with_mfa)  # another tab or device
+    response = fresh_client.post(NEW, {"saved": "on"})
+    assert response.status_code == 302 and response.url == MANAGE
+    assert not BackupCodeSet.objects.get(user=user_with_mfa).confirmed
