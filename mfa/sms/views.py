@@ -22,14 +22,14 @@ from mfa.sms.phone import format_number, mask_number
 def manage_view(request: HttpRequest) -> HttpResponse:
     """Add/Edit: set up a number, or change or disable the active one."""
     device = flows.active_device(request.user)
-    form = PhoneNumberForm(request.POST if request.method == "POST" and device is None else None)
-    if request.method == "POST" and device is None and form.is_valid():
+    if request.method == "POST" and device is not None:
+        return redirect("mfa:sms:manage")  # a number is set: changes go through "Change number"
+    form = PhoneNumberForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
         outcome = flows.start_enrolment(request, user=request.user, number=form.cleaned_data["number"])
         if outcome.sent:
             return redirect("mfa:sms:verify")
         form.add_error("number" if outcome.about_number else None, outcome.message)
-    elif request.method == "POST":
-        return redirect("mfa:sms:manage")
     return render(request, "mfa/sms/manage.html", {
         "device": device, "form": form, "setup": flows.setup_state(request),
         "recommended_url": _recommended_method_url(),

@@ -251,3 +251,22 @@ def test_reauthentication_code_works_for_one_step_up_only(client, sms_user, cloc
 
     assert response.status_code == 200
     assert "No code was sent for this step" in page(response)
+
+
+def test_limit_reached_user_signs_in_with_a_backup_code(client, sms_user, settings):
+    from mfa.backup_codes import flows as backup_flows
+    from tests.mfa.sms.conftest import flow_request
+
+    request = flow_request(sms_user)
+    backup_flows.generate_codes(request, user=sms_user)
+    backup_code = backup_flows.fresh_codes(request, sms_user).rows[0].code
+    backup_flows.confirm_saved(request, user=sms_user)
+    settings.MFA_SMS_USER_LIMIT = (1, 15 * 60)  # the set-up text already used it
+    start_sign_in(client, sms_user)
+
+    response = client.get(VERIFY)
+
+    assert '<p class="method-name">Text Messages</p>' in page(response)
+    assert "You have requested too many codes" in page(response)
+    assert "Use a backup code" in page(response)
+    assert client.post(VERIFY, {"code": backup_code, "method": "backup_codes"}).status_code == 302
