@@ -124,7 +124,7 @@ def confirm_saved(request: HttpRequest, *, user: User) -> BackupCodeSet:
 
 
 def _locked_set(user: User) -> BackupCodeSet | None:
-    """Lock the user's row, so two set-ups of one user run one after the other.
+    """Lock the user's row, then their set's: writes and checks of one user's codes run one at a time.
 
     FOR NO KEY UPDATE (on PostgreSQL) still lets other transactions insert
     rows pointing at the user (an audit event, say), which take a KEY SHARE
@@ -270,11 +270,13 @@ def verify_code(request: HttpRequest, *, user: User, code: str, purpose: str) ->
     except codes.InvalidInput as invalid:
         return _failed(request, user, purpose, invalid.error, invalid.message)
     with transaction.atomic():
-        # The row lock queues racing requests of one user, so the throttle
+        # The row locks queue racing requests of one user, so the throttle
         # counts each of them; the conditional UPDATE in consume() is what
-        # keeps a code single-use even without it.
-        code_set = BackupCodeSet.objects.select_for_update().filter(user=user, confirmed=True).first()
-        if code_set is None:
+        # keeps a code single-use even without them. User row first, then the
+        # set, as every writer of the set does (set-up here, an agency reset):
+        # the other order deadlocks against an administrator's reset.
+        code_set = _locked_set(user)
+        if code_set is None or not code_set.confirmed:
             return _failed(request, user, purpose, "not_set_up", _("You have no backup codes. Use another method."))
         allowed, info = code_set.verify_is_allowed()
         if not allowed:
