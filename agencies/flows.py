@@ -46,7 +46,9 @@ def reset_member_method(request: HttpRequest, *, actor, agency: Agency, target, 
     if not permissions.can_manage_user(actor, target, agency):
         raise PermissionDenied
     with transaction.atomic():
-        locked = get_user_model().objects.select_for_update().get(pk=target.pk)
+        # NO KEY UPDATE: enough to serialise resets, and it does not block
+        # concurrent inserts that reference the user (audit rows, devices).
+        locked = get_user_model().objects.select_for_update(no_key=True).get(pk=target.pk)
         if not method.active_devices(locked).exists():
             return False
         method.remove_all(locked)

@@ -17,6 +17,12 @@ settings_patterns = ([
 admin_patterns = ([
     path("<int:agency_id>/users/<int:user_id>/methods/<slug:method_key>/", views.member_method_view,
          name="member_method"),
+    path("<int:agency_id>/users/<int:user_id>/backup-codes/", views.member_backup_codes_view,
+         name="member_backup_codes"),
+    path("<int:agency_id>/users/<int:user_id>/backup-codes/view/", views.member_backup_codes_reveal_view,
+         name="member_backup_codes_reveal"),
+    path("<int:agency_id>/users/<int:user_id>/backup-codes/generate/", views.member_backup_codes_generate_view,
+         name="member_backup_codes_generate"),
     path("<int:agency_id>/security/", views.security_policy_view, name="security_policy"),
 ], "agencies")
 

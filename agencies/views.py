@@ -16,6 +16,8 @@ from agencies import flows, permissions, selectors
 from agencies.app_settings import app_settings
 from agencies.forms import ManageUsersFilterForm, SecurityLogFilterForm, TwoFactorPolicyForm
 from agencies.models import Agency
+from mfa.backup_codes import flows as backup_codes
+from mfa.backup_codes import selectors as backup_selectors
 from mfa.registry import all_methods, get_method
 
 
@@ -78,6 +80,8 @@ def _method_rows(agency: Agency, member, row: selectors.MemberRow) -> list[dict]
 def _admin_url(agency: Agency, member, method) -> str:
     if method.is_primary:
         return reverse("agencies:member_method", args=[agency.pk, member.pk, method.key])
+    if method.key == backup_codes.METHOD_KEY:
+        return reverse("agencies:member_backup_codes", args=[agency.pk, member.pk])
     return ""
 
 
@@ -104,6 +108,54 @@ def member_method_view(request: HttpRequest, agency_id: int, user_id: int, metho
         "agency": agency, "member": member, "method": method,
         "is_active": method.is_active_for(member),
         "detail": method.status_detail(member) if method.is_active_for(member) else "",
+    })
+
+
+def _managed_member(request: HttpRequest, agency_id: int, user_id: int) -> tuple[Agency, object]:
+    agency = permissions.get_agency_for_manager_or_404(request.user, agency_id)
+    return agency, permissions.get_managed_member_or_404(request.user, agency, user_id).user
+
+
+@reauthentication_required
+@require_http_methods(["GET"])
+def member_backup_codes_view(request: HttpRequest, agency_id: int, user_id: int) -> HttpResponse:
+    """Add/Edit beside a member's Backup Codes: "View Backup Codes" and "Generate Backup Codes"."""
+    agency, member = _managed_member(request, agency_id, user_id)
+    return render(request, "agencies/member_backup_codes.html", {
+        "agency": agency, "member": member, "summary": backup_selectors.summary_for(member),
+    })
+
+
+@reauthentication_required
+@require_http_methods(["GET", "POST"])
+def member_backup_codes_reveal_view(request: HttpRequest, agency_id: int, user_id: int) -> HttpResponse:
+    """Show the member's current codes, decrypted. POST only: every view is audited and emailed."""
+    agency, member = _managed_member(request, agency_id, user_id)
+    if request.method != "POST":
+        return redirect("agencies:member_backup_codes", agency_id=agency.pk, user_id=member.pk)
+    codes = backup_codes.codes_for_admin_view(request, actor=request.user, target=member, agency=agency)
+    if codes is None:
+        messages.info(request, _("%(email)s has no backup codes.") % {"email": member.email})
+        return redirect("agencies:member_backup_codes", agency_id=agency.pk, user_id=member.pk)
+    return render(request, "agencies/member_backup_codes_shown.html", {
+        "agency": agency, "member": member, "view": codes, "generated": False,
+    })
+
+
+@reauthentication_required
+@require_http_methods(["GET", "POST"])
+def member_backup_codes_generate_view(request: HttpRequest, agency_id: int, user_id: int) -> HttpResponse:
+    """"Generate Backup Codes" for a member: replaces their old set, emails them."""
+    agency, member = _managed_member(request, agency_id, user_id)
+    if request.method != "POST":
+        return redirect("agencies:member_backup_codes", agency_id=agency.pk, user_id=member.pk)
+    try:
+        codes = backup_codes.generate_for_user(request, actor=request.user, target=member, agency=agency)
+    except backup_codes.BackupCodesError as error:
+        messages.error(request, error.message)
+        return redirect("agencies:member_backup_codes", agency_id=agency.pk, user_id=member.pk)
+    return render(request, "agencies/member_backup_codes_shown.html", {
+        "agency": agency, "member": member, "view": codes, "generated": True,
     })
 
 
