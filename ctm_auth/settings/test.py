@@ -12,6 +12,9 @@ _TEST_METHODS = ["tests.fake_method.method.FakeCodeMethod"]
 MFA_METHODS = MFA_METHODS + _TEST_METHODS
 INSTALLED_APPS = INSTALLED_APPS + method_apps(_TEST_METHODS)
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# pytest-django turns DEBUG off at run time; off here too, so modules read at
+# import (the DEBUG-only Dev SMS outbox URL) see the same value when collection loads them.
+DEBUG = False
 
 # pytest-django turns DEBUG off, which (rightly) disables the development key
 # derived from SECRET_KEY. A fresh key per test process keeps encrypted fields

@@ -1,0 +1,57 @@
+"""Text Messages in a real browser: set it up with the outbox gateway, sign out, sign in with a texted code."""
+import re
+
+from playwright.sync_api import expect
+
+from mfa.sms.models import OutboxMessage
+from tests.browser.conftest import sign_in_page
+from tests.conftest import PASSWORD
+from tests.mfa.sms.conftest import NUMBER, last_code
+
+
+def test_enrol_text_messages_then_sign_in_with_texted_code(page, user):
+    csp_errors = []
+    page.on("console", lambda message: csp_errors.append(message.text)
+            if "Content Security Policy" in message.text else None)
+    sign_in_page(page, user.email, code=None)
+    assert page.url.endswith("/account/profile/")
+
+    page.locator('tr[data-method="sms"]').get_by_role("link", name="Add/Edit").click()
+    expect(page).to_have_url(re.compile(r"/account/reauthenticate/"))
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Confirm").click()
+    expect(page).to_have_url(re.compile(r"/mfa/sms/$"))
+    expect(page.locator("#sms-risk-notice")).to_contain_text("SIM swap")
+    page.get_by_label("Mobile number").fill("+1 415 555 2671")
+    page.get_by_role("button", name="Text me a code").click()
+
+    expect(page).to_have_url(re.compile(r"/mfa/sms/verify/$"))
+    expect(page.locator("#sms-verify")).to_contain_text("We texted a 6-digit code to +1 415-555-2671.")
+    expect(page.get_by_role("button", name="Resend code")).to_be_disabled()  # the countdown script runs
+    page.get_by_label("Code").fill(last_code(NUMBER))
+    page.get_by_role("button", name="Verify").click()
+
+    expect(page).to_have_url(re.compile(r"/account/profile/$"))
+    expect(page.locator('tr[data-method="sms"]')).to_contain_text("•••• ••• 2671")
+    expect(page.locator('tr[data-method="sms"] .in-use-dot')).to_be_visible()
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_text("You have signed out.")).to_be_visible()
+
+    texts_before = OutboxMessage.objects.filter(to=NUMBER).count()
+    sign_in_page(page, user.email, code=None)
+    expect(page).to_have_url(re.compile(r"/account/login/verify/$"))
+    expect(page.locator("#sms-challenge")).to_contain_text("We sent a code to •••• ••• 2671.")
+    countdown = page.locator("[data-sms-countdown-text]")
+    expect(countdown).to_contain_text(re.compile(r"You can ask for a new code in \d+ s\."))
+    assert OutboxMessage.objects.filter(to=NUMBER).count() == texts_before + 1
+    page.reload()  # a refresh must not send another text
+    assert OutboxMessage.objects.filter(to=NUMBER).count() == texts_before + 1
+    code = page.get_by_label("Code")
+    expect(code).to_have_attribute("autocomplete", "one-time-code")
+    code.fill(last_code(NUMBER))
+    page.get_by_role("button", name="Verify").click()
+
+    expect(page).to_have_url(re.compile(r"/account/profile/$"))
+    expect(page.locator("#texts-sent")).to_contain_text("•••• ••• 2671")
+    expect(page.locator("#sign-in-activity")).to_contain_text("sms")
+    assert csp_errors == []
