@@ -1,14 +1,14 @@
-"""Agency administration: resetting a member's methods and the two-factor policy.
+"""Agency writes: tenants and memberships, member resets and the two-factor policy.
 
 Each flow checks authorisation again (views already did), writes in one
 transaction, audits with the actor, and emails after the commit.
 """
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.mail import get_connection, send_mass_mail
-from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest
 from django.template.loader import render_to_string
@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from accounts import audit, notify
 from agencies import permissions, policy
 from agencies.app_settings import app_settings
-from agencies.models import Agency
+from agencies.models import Agency, Membership, Plan, Role, SubAccount
 from ctm_auth import clock
 from mfa.app_settings import app_settings as mfa_settings
 from mfa.base import Method
@@ -101,7 +101,7 @@ def set_two_factor_policy(request: HttpRequest, *, actor, agency: Agency, requir
 
 
 def members_without_two_factor(agency: Agency):
-    from agencies.selectors import members_with_methods, _has_primary_q
+    from agencies.selectors import _has_primary_q, members_with_methods
 
     return [m.user for m in members_with_methods(agency).exclude(_has_primary_q()) if m.user.is_active]
 
@@ -121,3 +121,32 @@ def _policy_message(template: str, agency: Agency, user) -> tuple[str, str, str,
     context = {"user": user, "agency": agency, "product_name": mfa_settings.ISSUER}
     subject = " ".join(render_to_string(f"{template}_subject.txt", context).split())
     return subject, render_to_string(f"{template}_message.txt", context), settings.DEFAULT_FROM_EMAIL, [user.email]
+
+
+# --- Tenants: agencies, subaccounts, memberships ---------------------------
+
+def create_agency(*, name: str, plan_code: str, owner) -> Agency:
+    """Create an agency with its Owner's membership, in one transaction."""
+    with transaction.atomic():
+        agency = Agency(name=name, plan=Plan.objects.get(code=plan_code))
+        agency.full_clean()
+        agency.save()
+        add_member(agency=agency, user=owner, role=Role.OWNER)
+    return agency
+
+
+def add_subaccount(*, agency: Agency, name: str) -> SubAccount:
+    subaccount = SubAccount(agency=agency, name=name)
+    subaccount.full_clean()
+    subaccount.save()
+    return subaccount
+
+
+def add_member(*, agency: Agency, user, role: str, subaccounts: list[SubAccount] | None = None) -> Membership:
+    with transaction.atomic():
+        membership = Membership(agency=agency, user=user, role=role)
+        membership.full_clean()
+        membership.save()
+        if subaccounts:
+            membership.subaccounts.set(subaccounts)
+    return membership

@@ -4,9 +4,9 @@ Every request of a signed-in user asks ``requirement_for``; the answer is
 cached per user and costs one SQL query when it is not. The cache entry is
 dropped when the policy, a membership or one of the user's devices changes.
 """
+import math
 from dataclasses import dataclass
 from datetime import datetime
-import math
 
 from django.core.cache import cache
 from django.db.models import Exists, OuterRef, Subquery

@@ -20,7 +20,6 @@ from mfa.backup_codes import flows as backup_codes
 from mfa.backup_codes import selectors as backup_selectors
 from mfa.registry import all_methods, get_method
 
-
 # --- Settings > Manage Users (not sensitive: lists, no secrets) -------------
 
 @login_required

@@ -1,4 +1,4 @@
-"""Shared fixtures. Test data is built through the product's own services."""
+"""Shared fixtures. Test data is built through the product's own flows."""
 import importlib
 
 import pytest
@@ -8,8 +8,8 @@ from django.db import connection
 from django.urls import reverse
 
 from accounts.models import User
+from agencies.flows import add_member, add_subaccount, create_agency
 from agencies.models import Role
-from agencies.services import add_member, add_subaccount, create_agency
 from ctm_auth import clock as project_clock
 from tests.fake_method.models import FakeDevice
 

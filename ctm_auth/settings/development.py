@@ -4,7 +4,6 @@ import os
 os.environ.setdefault("DEBUG", "true")
 
 from ctm_auth.settings.base import *  # noqa: E402,F403
-from ctm_auth.settings.base import MFA_METHODS  # noqa: E402
 
 # A fixed key is fine on a developer machine only; production refuses to start
 # without its own.

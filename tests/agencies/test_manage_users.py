@@ -6,8 +6,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import User
+from agencies.flows import create_agency
 from agencies.models import Membership, Role, SubAccount
-from agencies.services import add_member, create_agency
 from tests.conftest import add_fake_device, sign_in
 from tests.fake_method.models import FakeDevice
 

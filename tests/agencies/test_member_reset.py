@@ -57,8 +57,8 @@ def test_reset_permission_matrix(acme, actor_name, target_name, allowed, django_
 
 
 def test_admin_cannot_reset_another_admin(acme, make_user):
+    from agencies.flows import add_member
     from agencies.models import Role
-    from agencies.services import add_member
 
     other_admin = make_user("admin2@acme.test")
     add_member(agency=acme.agency, user=other_admin, role=Role.ADMIN)

@@ -3,8 +3,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from agencies.flows import add_member, create_agency
 from agencies.models import Membership, Role
-from agencies.services import add_member, create_agency
 
 
 @pytest.mark.django_db

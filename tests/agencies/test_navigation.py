@@ -3,9 +3,9 @@ import pytest
 from django.urls import reverse
 
 from agencies import navigation
+from agencies.flows import add_member
 from agencies.models import Role
 from agencies.navigation import settings_menu_for
-from agencies.services import add_member
 
 
 @pytest.mark.django_db

@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from accounts.models import User
+from agencies.flows import add_member, create_agency
 from agencies.models import Role
 from agencies.permissions import (
     can_change_security_policy,
@@ -22,14 +23,13 @@ from agencies.permissions import (
     get_managed_member_or_404,
     role_can_manage,
 )
-from agencies.services import add_member, create_agency
 
 ACTOR_ROLES = ["owner", "admin", "user", "none"]
 TARGET_ROLES = ["owner", "admin", "user"]
 
 
 def _build_agency(make_member, prefix: str, plan_code: str) -> SimpleNamespace:
-    """An agency with one Owner, two Administrators and two Users, made through the services."""
+    """An agency with one Owner, two Administrators and two Users, made through the flows."""
     owner = make_member(f"owner@{prefix}.test")
     agency = create_agency(name=f"{prefix.title()} Agency", plan_code=plan_code, owner=owner)
     members = {"owner": owner}

@@ -1,9 +1,9 @@
 """Plans are data: the "require two-factor" capability is a column, never a plan name."""
 import pytest
 
+from agencies.flows import create_agency
 from agencies.models import Agency, Plan
 from agencies.plans import plan_allows_required_two_factor
-from agencies.services import create_agency
 
 
 @pytest.mark.django_db

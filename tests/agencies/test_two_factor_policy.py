@@ -8,8 +8,8 @@ from django.urls import reverse
 
 from accounts.models import AuditEvent
 from agencies import flows
+from agencies.flows import add_member
 from agencies.models import Agency, Role
-from agencies.services import add_member, create_agency
 from mfa.policy import disable_refusal
 from tests.conftest import add_fake_device, reauthenticate, sign_in
 from tests.urlwalk import resolvable, walk

@@ -5,8 +5,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from agencies.flows import add_member, add_subaccount, create_agency
 from agencies.models import Agency, Membership, Role, SubAccount
-from agencies.services import add_member, add_subaccount, create_agency
 
 DEFAULT_DEMO_PASSWORD = "ctm-demo-2fa!"
 
