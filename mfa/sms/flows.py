@@ -125,6 +125,8 @@ def _store_code(request, *, user, purpose, binding, number, device, code, reserv
     now = clock.now()
     new_hash = codes.code_hash(user_id=user.pk, purpose=purpose, binding=binding, code=code)
     with transaction.atomic():
+        # Finished or abandoned steps leave a row each; keep the table small.
+        SMSChallenge.objects.filter(user=user, expires_at__lt=now - timedelta(days=1)).delete()
         row = SMSChallenge.objects.select_for_update().filter(user=user, purpose=purpose, binding=binding).first()
         previous = _snapshot(row)
         if row is None:
