@@ -9,13 +9,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.http import HttpRequest
 from django.http.request import split_domain_port
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from accounts import audit, notify
 from accounts.client import client_ip
@@ -113,9 +113,15 @@ def send_code(
                      data={"limit": reservation.error, "retry_after": reservation.retry_after, "purpose": purpose})
         return SendOutcome(sent=False, error=reservation.error, message=reservation.message,
                            retry_after=reservation.retry_after)
-    code = codes.generate_code()
-    delivery = _store_code(request, user=user, purpose=purpose, binding=binding, number=number, device=device,
-                           code=code, reservation=reservation)
+    try:
+        delivery = _store_code(request, user=user, purpose=purpose, binding=binding, number=number, device=device,
+                               code=codes.generate_code(), reservation=reservation)
+    except IntegrityError:  # the same step's first code, issued twice at once: one wins
+        reservation.release()
+        return SendOutcome(sent=False, error="failed", message=GatewayError("failed").message)
+    except BaseException:
+        reservation.release()
+        raise
     if delivery.outcome is None:
         return SendOutcome(sent=True, queued=True)
     return delivery.outcome
@@ -157,35 +163,32 @@ def _snapshot(row: SMSChallenge | None) -> dict | None:
 
 def _deliver(delivery: _Delivery) -> None:
     """Send the text; on failure put everything back as it was before the request."""
-    from django.core.cache import cache
-
     try:
         receipt = get_gateway().send(delivery.text)
     except GatewayError as error:
-        _undo(delivery)
-        cache.set(delivery.failure_key, error.code, timeout=FAILURE_MARK_SECONDS)
         logger.warning("SMS not sent: %s %s", error.code, error.detail)
-        audit.record(delivery.request, SEND_FAILED, actor=_actor(delivery.request, delivery.user),
-                     target=delivery.user, method=METHOD_KEY,
-                     data={"error": error.code, "purpose": delivery.purpose,
-                           "to": mask_number(delivery.text.to), **error.detail})
-        delivery.outcome = SendOutcome(sent=False, error=error.code, message=error.message,
-                                       about_number=error.about_number)
+        _fail(delivery, error)
         return
     except Exception as exc:  # noqa: BLE001 - a gateway bug must not leave a half-issued code
-        _undo(delivery)
-        logger.error("SMS gateway crashed: %s", type(exc).__name__)  # the message may quote the text
-        audit.record(delivery.request, SEND_FAILED, actor=_actor(delivery.request, delivery.user),
-                     target=delivery.user, method=METHOD_KEY,
-                     data={"error": "failed", "purpose": delivery.purpose, "to": mask_number(delivery.text.to),
-                           "exception": type(exc).__name__})
-        delivery.outcome = SendOutcome(sent=False, error="failed", message=GatewayError("failed").message)
+        logger.error("SMS gateway crashed: %s", type(exc).__name__)  # its message may quote the text
+        _fail(delivery, GatewayError("failed", detail={"exception": type(exc).__name__}))
         return
     cache.delete(delivery.failure_key)
     audit.record(delivery.request, SENT, actor=_actor(delivery.request, delivery.user), target=delivery.user,
                  method=METHOD_KEY, data={"to": mask_number(delivery.text.to), "purpose": delivery.purpose,
                                           "gateway": receipt.gateway, "reference": receipt.reference})
     delivery.outcome = SendOutcome(sent=True)
+
+
+def _fail(delivery: _Delivery, error: GatewayError) -> None:
+    _undo(delivery)
+    cache.set(delivery.failure_key, error.code, timeout=FAILURE_MARK_SECONDS)
+    audit.record(delivery.request, SEND_FAILED, actor=_actor(delivery.request, delivery.user),
+                 target=delivery.user, method=METHOD_KEY,
+                 data={"error": error.code, "purpose": delivery.purpose, "to": mask_number(delivery.text.to),
+                       **error.detail})
+    delivery.outcome = SendOutcome(sent=False, error=error.code, message=error.message,
+                                   about_number=error.about_number)
 
 
 def _undo(delivery: _Delivery) -> None:
@@ -230,8 +233,6 @@ def resend_wait(user_id: int, purpose: str, nonce: str) -> int:
 
 def recent_send_failure(user_id: int, purpose: str, nonce: str) -> str:
     """Return the error code of this step's last failed send, if it failed recently."""
-    from django.core.cache import cache
-
     return cache.get(_failure_key(user_id, codes.binding_for(purpose, nonce))) or ""
 
 
