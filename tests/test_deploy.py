@@ -14,7 +14,7 @@ from cryptography.fernet import Fernet
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 # Variables the parent test run may have set that must not leak into the child.
 INHERITED = ("DJANGO_SETTINGS_MODULE", "SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "ALLOWED_HOSTS", "DEBUG",
-             "DATABASE_URL", "REDIS_URL")
+             "DATABASE_URL", "REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE")
 
 
 def production_env(**overrides: str | None) -> dict[str, str]:
