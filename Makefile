@@ -25,6 +25,7 @@ install: $(STAMP)
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
+	@echo "Texts (no phone needed): http://127.0.0.1:8000/dev/sms-outbox/"
 	@echo "Serving http://127.0.0.1:8000/  (Ctrl-C to stop)"
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
