@@ -1,12 +1,9 @@
 """Settings of the accounts app, each with its default (override as ACCOUNTS_<NAME>)."""
-from django.conf import settings
+from ctm_auth.app_settings import PrefixedSettings
 
 
-class AppSettings:
+class AppSettings(PrefixedSettings):
     prefix = "ACCOUNTS_"
-
-    def _setting(self, name: str, default):
-        return getattr(settings, self.prefix + name, default)
 
     @property
     def SESSION_IDLE_TIMEOUT(self) -> int:

@@ -1,12 +1,9 @@
 """Settings of the agencies app, each with its default (override as AGENCIES_<NAME>)."""
-from django.conf import settings
+from ctm_auth.app_settings import PrefixedSettings
 
 
-class AppSettings:
+class AppSettings(PrefixedSettings):
     prefix = "AGENCIES_"
-
-    def _setting(self, name: str, default):
-        return getattr(settings, self.prefix + name, default)
 
     @property
     def POLICY_ALLOWED_URL_NAMES(self) -> frozenset[str]:

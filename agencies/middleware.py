@@ -1,13 +1,12 @@
 """Enforce the agencies' "require two-factor" policy on every URL, admin included."""
 from collections.abc import Callable
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.urls import Resolver404, resolve
 
 from agencies.app_settings import app_settings
 from agencies.policy import requirement_for
+from ctm_auth.routing import is_static_path, resolve_or_none
 
 
 class TwoFactorPolicyMiddleware:
@@ -32,11 +31,10 @@ class TwoFactorPolicyMiddleware:
     @staticmethod
     def _allowed(path: str) -> bool:
         """Sign-out, re-authentication, the set-up page and the method set-up pages."""
-        if path.startswith("/" + settings.STATIC_URL.lstrip("/")):
+        if is_static_path(path):
             return True
-        try:
-            match = resolve(path)
-        except Resolver404:
+        match = resolve_or_none(path)
+        if match is None:
             return False
         if match.view_name in app_settings.POLICY_ALLOWED_URL_NAMES:
             return True

@@ -92,15 +92,6 @@ def manage_users_page(agency: Agency, *, search: str = "", without_two_factor: b
     )
 
 
-def member_detail(agency: Agency, user_id: int) -> MemberRow | None:
-    membership = (
-        members_with_methods(agency).filter(user_id=user_id)
-        .prefetch_related(Prefetch("subaccounts", queryset=SubAccount.objects.order_by("name")))
-        .first()
-    )
-    return _member_row(membership) if membership else None
-
-
 def security_log(agency: Agency, *, user_email: str = "", event_type: str = "") -> QuerySet:
     """The agency's audit events: those recorded against it and those of its members."""
     member_ids = Membership.objects.filter(agency=agency).values("user_id")

@@ -1,5 +1,6 @@
 """Settings pages of an agency. Views parse, check permissions, call a flow, render."""
 import csv
+from dataclasses import replace
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -12,13 +13,14 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from accounts.reauth import reauthentication_required
+from accounts.selectors import profile_methods
 from agencies import flows, permissions, selectors
 from agencies.app_settings import app_settings
 from agencies.forms import ManageUsersFilterForm, SecurityLogFilterForm, TwoFactorPolicyForm
 from agencies.models import Agency
 from mfa.backup_codes import flows as backup_codes
 from mfa.backup_codes import selectors as backup_selectors
-from mfa.registry import all_methods, get_method
+from mfa.registry import get_method
 
 # --- Settings > Manage Users (not sensitive: lists, no secrets) -------------
 
@@ -56,23 +58,17 @@ def edit_user_view(request: HttpRequest, agency_id: int, user_id: int) -> HttpRe
     """Settings > Manage Users > Edit: the member and their Multi-Factor Methods."""
     agency = permissions.get_agency_for_manager_or_404(request.user, agency_id)
     membership = permissions.get_managed_member_or_404(request.user, agency, user_id)
-    row = selectors.member_detail(agency, user_id)
     return render(request, "agencies/edit_user.html", {
-        "agency": agency, "member": membership.user, "membership": membership, "row": row,
-        "method_rows": _method_rows(agency, membership.user, row),
+        "agency": agency, "member": membership.user, "membership": membership,
+        "methods": _methods_for_admin(agency, membership.user),
     })
 
 
-def _method_rows(agency: Agency, member, row: selectors.MemberRow) -> list[dict]:
-    """Every enabled method with its state and the administrator's Add/Edit link."""
-    active = {m.key: m for m in row.methods}
+def _methods_for_admin(agency: Agency, member) -> list:
+    """The member's Multi-Factor Methods as on their Profile, Add/Edit leading to the admin pages."""
     return [
-        {
-            "key": method.key, "label": method.label, "is_active": method.key in active,
-            "in_use": method.key in active and active[method.key].in_use,
-            "admin_url": _admin_url(agency, member, method),
-        }
-        for method in all_methods()
+        replace(row, manage_url=_admin_url(agency, member, get_method(row.key)))
+        for row in profile_methods(member)
     ]
 
 

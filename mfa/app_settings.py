@@ -2,14 +2,11 @@
 
 Read lazily, so tests can override them with ``settings`` fixtures.
 """
-from django.conf import settings
+from ctm_auth.app_settings import PrefixedSettings
 
 
-class AppSettings:
+class AppSettings(PrefixedSettings):
     prefix = "MFA_"
-
-    def _setting(self, name: str, default):
-        return getattr(settings, self.prefix + name, default)
 
     @property
     def METHODS(self) -> list[str]:

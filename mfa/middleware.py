@@ -1,12 +1,11 @@
 """Keep a half-signed-in session on sign-in step 2."""
 from collections.abc import Callable
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.urls import Resolver404, resolve
 
 from accounts.signin import has_pending_sign_in
+from ctm_auth.routing import is_static_path, resolve_or_none
 
 # Views a half-signed-in session may reach: step 2 itself and sign-out.
 PARTIAL_SIGN_IN_ALLOWED = frozenset({"accounts:login_verify", "accounts:logout"})
@@ -29,11 +28,10 @@ class PartialSignInMiddleware:
 
     @staticmethod
     def _allowed(path: str) -> bool:
-        if path.startswith("/" + settings.STATIC_URL.lstrip("/")):
+        if is_static_path(path):
             return True
-        try:
-            match = resolve(path)
-        except Resolver404:
-            return False
+        match = resolve_or_none(path)
         # A view may opt in: the DEBUG-only Dev SMS outbox shows the very code step 2 asks for.
-        return match.view_name in PARTIAL_SIGN_IN_ALLOWED or getattr(match.func, "allowed_during_partial_sign_in", False)
+        return match is not None and (
+            match.view_name in PARTIAL_SIGN_IN_ALLOWED or getattr(match.func, "allowed_during_partial_sign_in", False)
+        )

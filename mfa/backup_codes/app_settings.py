@@ -2,16 +2,12 @@
 
 Read lazily, so tests can override them with the ``settings`` fixture.
 """
-from django.conf import settings
-
+from ctm_auth.app_settings import PrefixedSettings
 from mfa.app_settings import app_settings as mfa_settings
 
 
-class AppSettings:
+class AppSettings(PrefixedSettings):
     prefix = "MFA_BACKUP_CODES_"
-
-    def _setting(self, name: str, default):
-        return getattr(settings, self.prefix + name, default)
 
     @property
     def COUNT(self) -> int:

@@ -9,6 +9,7 @@ a code has twelve (≈ 2**59.4), shown as two groups of six: ``7hx4km-2q9pab``.
 """
 import math
 import secrets
+
 from django.conf import settings
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _

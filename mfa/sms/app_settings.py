@@ -9,6 +9,7 @@ import os
 
 from django.conf import settings
 
+from ctm_auth.app_settings import PrefixedSettings
 from mfa.app_settings import app_settings as mfa_settings
 
 # Short names for the built-in gateways; any other value is a dotted path.
@@ -19,11 +20,8 @@ BACKEND_ALIASES = {
 }
 
 
-class AppSettings:
+class AppSettings(PrefixedSettings):
     prefix = "MFA_SMS_"
-
-    def _setting(self, name: str, default):
-        return getattr(settings, self.prefix + name, default)
 
     @staticmethod
     def _twilio(name: str) -> str:

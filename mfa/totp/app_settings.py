@@ -4,16 +4,12 @@ Read lazily, so tests can override them with the ``settings`` fixture.
 Digits and step are copied onto each device when it is created, so changing
 them later never breaks an authenticator that is already set up.
 """
-from django.conf import settings
-
+from ctm_auth.app_settings import PrefixedSettings
 from mfa.app_settings import app_settings as mfa_settings
 
 
-class AppSettings:
+class AppSettings(PrefixedSettings):
     prefix = "MFA_TOTP_"
-
-    def _setting(self, name: str, default):
-        return getattr(settings, self.prefix + name, default)
 
     @property
     def DIGITS(self) -> int:

@@ -12,7 +12,6 @@ from playwright.sync_api import Page, sync_playwright
 
 from tests.conftest import FAKE_CODE, PASSWORD
 
-
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
