@@ -1,0 +1,131 @@
+"""The measured scenarios. Data is made with the product's flows, or in bulk where
+the flows would take minutes (a 10,000-user agency)."""
+from django.contrib.auth.hashers import make_password
+from django.core.cache import cache
+from django.test import Client
+from django.urls import reverse
+
+from accounts.models import User
+from agencies.flows import add_member, create_agency, set_two_factor_policy
+from agencies.models import Membership, Role, SubAccount
+from ctm_auth import clock
+from mfa.registry import get_method
+from mfa.totp import flows as totp_flows
+from mfa.totp import otp
+from tests.fake_method.models import FakeDevice
+
+PASSWORD = "benchmark passphrase 2026"
+
+
+def _request_for(user):
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.test import RequestFactory
+
+    request = RequestFactory().post("/", REMOTE_ADDR="203.0.113.9")
+    request.user = user
+    request.session = SessionStore()
+    return request
+
+
+def password_sign_in(median_ms, report, connection):
+    """Step 1 with Argon2id (m=19 MiB, t=2, p=1): the cost of every sign-in."""
+    user = User.objects.create_user("bench-signin@example.test", PASSWORD, name="Bench")
+    url = reverse("accounts:login")
+
+    def sign_in():
+        client = Client()
+        response = client.post(url, {"email": user.email, "password": PASSWORD})
+        assert response.status_code == 302
+
+    report("sign-in step 1 (Argon2id verify + session)", median_ms(sign_in, runs=11), "ms")
+
+    def failed(email: str):
+        cache.clear()  # stay under the failure limits
+        assert Client().post(url, {"email": email, "password": "not the password"}).status_code == 200
+
+    report("sign-in step 1, wrong password", median_ms(lambda: failed(user.email), runs=11), "ms")
+    report("sign-in step 1, unknown email (hasher still runs)",
+           median_ms(lambda: failed("nobody@example.test"), runs=11), "ms")
+    cache.clear()
+
+
+def totp_verify(median_ms, report, connection):
+    """One Google Authenticator check through the flow: throttle, match, conditional UPDATE."""
+    user = User.objects.create_user("bench-totp@example.test", PASSWORD, name="Bench")
+    pending = totp_flows.start_enrolment(_request_for(user), user=user)
+    outcome = totp_flows.confirm_enrolment(
+        _request_for(user), user=user, setup_id=pending.setup_id,
+        code=otp.generate(pending.secret, at=clock.timestamp(), digits=pending.digits, step=pending.step),
+    )
+    device = outcome.device
+    method = get_method("totp")
+
+    def verify():
+        clock.advance(device.step)  # a fresh time-step each time, as a person signing in again
+        code = otp.generate(device.secret, at=clock.timestamp(), digits=device.digits, step=device.step)
+        assert method.verify(_request_for(user), user, code, purpose="sign_in").ok
+
+    report("TOTP verify (accepted code, replay-proof update)", median_ms(verify), "ms")
+    clock.reset()
+
+
+def manage_users_page(median_ms, report, connection):
+    """Settings > Manage Users for an agency of 200 subaccounts and 10,000 users."""
+    owner = User.objects.create_user("bench-owner@example.test", PASSWORD, name="Owner")
+    FakeDevice.objects.create(user=owner, name="fake", confirmed=True, code="424242")
+    agency = create_agency(name="Bench Agency", plan_code="growth", owner=owner)
+    subs = SubAccount.objects.bulk_create([SubAccount(agency=agency, name=f"Sub {i:03}") for i in range(200)])
+    unusable = make_password(None)
+    users = User.objects.bulk_create(
+        [User(email=f"b{i:05}@bench.test", name=f"Bench {i:05}", password=unusable) for i in range(10_000)],
+        batch_size=2000,
+    )
+    memberships = Membership.objects.bulk_create(
+        [Membership(agency=agency, user=u, role=Role.USER) for u in users], batch_size=2000
+    )
+    through = Membership.subaccounts.through
+    through.objects.bulk_create(
+        [through(membership_id=m.pk, subaccount_id=subs[i % 200].pk) for i, m in enumerate(memberships)],
+        batch_size=2000,
+    )
+    FakeDevice.objects.bulk_create(
+        [FakeDevice(user=u, name="fake", confirmed=True, code="1") for u in users[::3]], batch_size=2000
+    )
+    client = Client()
+    client.post(reverse("accounts:login"), {"email": owner.email, "password": PASSWORD})
+    client.post(reverse("accounts:login_verify"), {"code": "424242"})
+    url = reverse("settings:manage_users", args=[agency.pk])
+
+    def page(params=None):
+        response = client.get(url, params or {})
+        assert response.status_code == 200
+
+    executed = []
+    # Count with an execute wrapper: the request closes its connection at the
+    # end, which empties the query log CaptureQueriesContext reads.
+    with connection.execute_wrapper(lambda execute, sql, params, many, context: executed.append(sql)
+                                    or execute(sql, params, many, context)):
+        page()
+    report("Manage Users, 10,000 users, first page", median_ms(page, runs=9), "ms", f"({len(executed)} queries)")
+    report("Manage Users, search + '2FA not enabled' filter",
+           median_ms(lambda: page({"q": "Bench 09", "without_two_factor": "on"}), runs=9), "ms")
+
+    set_two_factor_policy(None, actor=owner, agency=agency, required=True, grace_days=30)
+    add_member(agency=agency, user=User.objects.create_user("bench-member@example.test", PASSWORD, name="M"),
+               role=Role.USER)
+    member_client = Client()
+    member_client.post(reverse("accounts:login"), {"email": "bench-member@example.test", "password": PASSWORD})
+    profile = reverse("accounts:profile")
+
+    def cached():
+        member_client.get(profile)
+
+    def uncached():
+        cache.delete(f"2fa-policy:user:{User.objects.get(email='bench-member@example.test').pk}")
+        member_client.get(profile)
+
+    report("Profile page under the policy, answer cached", median_ms(cached), "ms")
+    report("Profile page under the policy, answer not cached", median_ms(uncached), "ms")
+
+
+ALL = [password_sign_in, totp_verify, manage_users_page]
