@@ -17,6 +17,7 @@ SIGN_OUT = "signout"
 REAUTH_SUCCEEDED = "reauth.succeeded"
 REAUTH_FAILED = "reauth.failed"
 PASSWORD_CHANGED = "password.changed"
+PASSWORD_CHANGE_FAILED = "password.change_failed"
 MFA_DEFAULT_METHOD_CHANGED = "mfa.default_method_changed"
 
 SIGN_IN_EVENTS = (SIGN_IN_SUCCEEDED, SIGN_IN_FAILED, SIGN_IN_THROTTLED, SIGN_IN_SECOND_FACTOR_FAILED)

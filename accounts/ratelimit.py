@@ -47,6 +47,33 @@ class Limit:
             cache.add(key, 1, timeout=self.window + 5)
             return 1
 
+    def take(self, identifier: str) -> tuple[int, int]:
+        """Count a hit first; return (seconds to wait or 0, the bucket it was counted in).
+
+        Counting before the work it guards (a password hash, a text) means
+        parallel requests cannot all pass a check-then-count gap. A refused
+        hit is handed straight back: it did not happen.
+        """
+        bucket, _ = self._bucket()
+        key = self._key(identifier, bucket)
+        cache.add(key, 0, timeout=self.window + 5)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.add(key, 1, timeout=self.window + 5)
+            count = 1
+        if count <= self.max_hits:
+            return 0, bucket
+        self.give_back(identifier, bucket)
+        return max(1, self.retry_after(identifier)), bucket
+
+    def give_back(self, identifier: str, bucket: int) -> None:
+        """Hand back a slot taken with take(): what it paid for did not happen."""
+        try:
+            cache.decr(self._key(identifier, bucket))
+        except ValueError:  # the window ended meanwhile: nothing left to give back
+            pass
+
     def consume(self, identifier: str) -> int:
         """Count a hit if allowed; return 0 on success or seconds to wait.
 

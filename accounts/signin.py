@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import django_otp
 from django.contrib.auth import authenticate, get_user_model, login
 from django.http import HttpRequest
+from django.utils.crypto import constant_time_compare
 
 from accounts import audit
 from accounts.app_settings import app_settings
@@ -41,30 +42,51 @@ class PasswordOutcome:
     retry_after: int = 0  # seconds to wait when throttled
 
 
+def account_limit_key(user: User | None, email_key: str) -> str:
+    """Key the per-account limit on the user when one matches.
+
+    The database may match an address that differs in Unicode case folding
+    (PostgreSQL upper-cases "ſ" to "S"); keying on the row, not the typed
+    text, gives every spelling of one account the same budget.
+    """
+    return f"user:{user.pk}" if user is not None else f"email:{email_key}"
+
+
 def check_password_step(request: HttpRequest, *, email: str, password: str) -> PasswordOutcome:
     """Authenticate step 1, counting failures per account and per client IP.
 
-    An unknown email and a wrong password give the same outcome, and both run
-    the hasher (EmailBackend), so neither wording nor timing tells them apart.
+    The attempt is counted before the password is checked, so parallel
+    guesses cannot all slip through while the hasher runs; a correct
+    password hands its slots back. An unknown email and a wrong password give
+    the same outcome, and both run the hasher (EmailBackend), so neither
+    wording nor timing tells them apart.
     """
     email_key = normalize_email_address(email)
-    ip_key = client_ip(request) or "unknown"
-    account_limit, ip_limit = account_failure_limit(), ip_failure_limit()
-    wait = max(account_limit.retry_after(email_key), ip_limit.retry_after(ip_key))
     known_user = get_user_model().objects.filter(email__iexact=email_key).first()
+    slots = [
+        (account_failure_limit(), account_limit_key(known_user, email_key)),
+        (ip_failure_limit(), client_ip(request) or "unknown"),
+    ]
+    taken = [(limit, key, *limit.take(key)) for limit, key in slots]
+    wait = max(wait for _limit, _key, wait, _bucket in taken)
     if wait:
+        _give_back(taken)
         audit.record(request, audit.SIGN_IN_THROTTLED, actor=None, target=known_user,
                      method="password", attempted_email=email_key, data={"retry_after": wait})
         return PasswordOutcome(retry_after=wait)
     user = authenticate(request, email=email_key, password=password)
     if user is None:
-        account_limit.hit(email_key)
-        ip_limit.hit(ip_key)
         audit.record(request, audit.SIGN_IN_FAILED, actor=None, target=known_user,
                      method="password", attempted_email=email_key)
         return PasswordOutcome()
-    account_limit.reset(email_key)
+    _give_back(taken)
     return PasswordOutcome(user=user)
+
+
+def _give_back(taken: list) -> None:
+    for limit, key, wait, bucket in taken:
+        if not wait:
+            limit.give_back(key, bucket)
 
 
 def needs_second_step(user: User) -> bool:
@@ -78,6 +100,9 @@ def start_second_step(request: HttpRequest, user: User, *, next_url: str) -> Non
         # text, say) cannot complete another attempt.
         "attempt_id": secrets.token_urlsafe(16),
         "user_id": user.pk,
+        # Ends the attempt if the password changes or an administrator resets
+        # the account (session stamp) before step 2 is answered.
+        "auth_hash": user.get_session_auth_hash(),
         "backend": user.backend,
         "started_at": clock.timestamp(),
         "next": next_url,
@@ -93,7 +118,11 @@ def pending_user(request: HttpRequest) -> User | None:
     if clock.timestamp() - pending["started_at"] > mfa_settings.PENDING_SIGN_IN_TIMEOUT:
         cancel_pending(request)
         return None
-    return get_user_model().objects.filter(pk=pending["user_id"], is_active=True).first()
+    user = get_user_model().objects.filter(pk=pending["user_id"], is_active=True).first()
+    if user is None or not constant_time_compare(pending.get("auth_hash", ""), user.get_session_auth_hash()):
+        cancel_pending(request)
+        return None
+    return user
 
 
 def pending_attempt_id(request: HttpRequest) -> str:
@@ -127,7 +156,7 @@ def complete_sign_in(request: HttpRequest, user: User, *, device=None, method_ke
     started = clock.timestamp()
     request.session[AUTH_STARTED_SESSION_KEY] = started
     request.session[LAST_ACTIVITY_SESSION_KEY] = started
-    account_failure_limit().reset(user.email)
+    account_failure_limit().reset(account_limit_key(user, user.email))
     audit.record(request, audit.SIGN_IN_SUCCEEDED, actor=user, method=method_key)
 
 

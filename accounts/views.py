@@ -174,7 +174,9 @@ def reauthenticate_view(request: HttpRequest) -> HttpResponse:
 def _check_reauthentication(request: HttpRequest, form, method) -> str | None:
     """Return None on success (and open the sudo window), else the error to show."""
     user, limit = request.user, reauth_failure_limit()
-    wait = limit.retry_after(str(user.pk))
+    # Counted before the check (parallel guesses cannot slip through while
+    # the hasher runs) and handed back on success.
+    wait, bucket = limit.take(str(user.pk))
     if wait:
         return too_many_attempts_message(wait)
     failure_data: dict = {}
@@ -189,10 +191,10 @@ def _check_reauthentication(request: HttpRequest, form, method) -> str | None:
     else:
         error = None
     if error is None:
+        limit.give_back(str(user.pk), bucket)
         reauth.mark_reauthenticated(request)
         audit.record(request, audit.REAUTH_SUCCEEDED, method=method.key if method else "password")
         return None
-    limit.hit(str(user.pk))
     audit.record(request, audit.REAUTH_FAILED, method=method.key if method else "password", data=failure_data)
     return error
 
@@ -221,6 +223,11 @@ def profile_view(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def password_change_view(request: HttpRequest) -> HttpResponse:
     form = PasswordChangeForm(request.user, request.POST or None)
+    if request.method == "POST" and not _password_change_allowed(request, form):
+        # Spent budget: show a fresh form, never the result of checking this one.
+        throttled = too_many_attempts_message(reauth_failure_limit().retry_after(str(request.user.pk)))
+        return render(request, "accounts/password_change.html",
+                      {"form": PasswordChangeForm(request.user), "throttled": throttled}, status=429)
     if request.method == "POST" and form.is_valid():
         request.user.set_password(form.cleaned_data["new_password"])
         request.user.save(update_fields=["password"])
@@ -232,6 +239,23 @@ def password_change_view(request: HttpRequest) -> HttpResponse:
         messages.success(request, _("Your password was changed."))
         return redirect("accounts:profile")
     return render(request, "accounts/password_change.html", {"form": form})
+
+
+def _password_change_allowed(request: HttpRequest, form: PasswordChangeForm) -> bool:
+    """Share re-authentication's budget: the current-password field is a password check too.
+
+    Returns False, before any password is checked, when the budget is spent;
+    otherwise validates the form and keeps the slot only for a wrong password.
+    """
+    limit, key = reauth_failure_limit(), str(request.user.pk)
+    wait, bucket = limit.take(key)
+    if wait:
+        return False
+    if form.is_valid() or not form.has_error("old_password", "password_incorrect"):
+        limit.give_back(key, bucket)
+    else:
+        audit.record(request, audit.PASSWORD_CHANGE_FAILED, data={"error": "incorrect_password"})
+    return True
 
 
 @login_required

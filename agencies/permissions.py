@@ -5,7 +5,9 @@ Rules (the seed article's roles):
 - an Agency Administrator manages Users, not the Owner nor other Administrators;
 - a User manages nobody;
 - nobody reaches members of an agency they do not belong to: a 404, so the
-  response does not reveal whether that user exists.
+  response does not reveal whether that user exists;
+- nobody manages a member who owns or administers another agency the actor
+  does not own: their methods protect that agency too.
 """
 from django.http import Http404
 
@@ -37,7 +39,26 @@ def can_manage_user(actor, target, agency: Agency) -> bool:
         return False
     if actor.pk == target.pk:
         return False  # one's own methods are managed from the Profile, with the user's own rules
-    return role_can_manage(role_of(actor, agency), role_of(target, agency))
+    if not role_can_manage(role_of(actor, agency), role_of(target, agency)):
+        return False
+    return not manages_an_agency_beyond_actor(actor, target, agency)
+
+
+def manages_an_agency_beyond_actor(actor, target, agency: Agency) -> bool:
+    """True when ``target`` is Owner or Administrator of another agency the actor does not own.
+
+    A user's methods and backup codes protect every agency they belong to.
+    Acme's administrator resetting a plain Acme user who owns another agency
+    would strip (or, through backup codes, take over) that other tenant's
+    protection, so it is refused.
+    """
+    actor_owns = Membership.objects.filter(user=actor, role=Role.OWNER).values("agency_id")
+    return (
+        Membership.objects.filter(user=target, role__in=MANAGING_ROLES)
+        .exclude(agency=agency)
+        .exclude(agency_id__in=actor_owns)
+        .exists()
+    )
 
 
 def role_can_manage(actor_role: str | None, target_role: str | None) -> bool:

@@ -95,8 +95,11 @@ def manage_users_page(agency: Agency, *, search: str = "", without_two_factor: b
 def security_log(agency: Agency, *, user_email: str = "", event_type: str = "") -> QuerySet:
     """The agency's audit events: those recorded against it and those of its members."""
     member_ids = Membership.objects.filter(agency=agency).values("user_id")
+    # Events of another agency (agency set to it) stay out even when they
+    # involve one of our members; account-level events (sign-ins, methods)
+    # have no agency and belong to every agency of their user.
     events = AuditEvent.objects.filter(
-        Q(agency=agency) | Q(target_user_id__in=member_ids) | Q(actor_id__in=member_ids)
+        Q(agency=agency) | Q(agency__isnull=True, target_user_id__in=member_ids)
     ).select_related("actor", "target_user")
     if user_email:
         events = events.filter(

@@ -21,28 +21,7 @@ DAY = 24 * 60 * 60
 
 
 class RefundableLimit(Limit):
-    """A Limit whose slot can be handed back when the thing it paid for did not happen."""
-
-    def take(self, identifier: str) -> tuple[int, int]:
-        """Count a hit; return (seconds to wait or 0, the window bucket it was counted in)."""
-        bucket, _ = self._bucket()
-        key = self._key(identifier, bucket)
-        cache.add(key, 0, timeout=self.window + 5)
-        try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.add(key, 1, timeout=self.window + 5)
-            count = 1
-        if count <= self.max_hits:
-            return 0, bucket
-        self.give_back(identifier, bucket)  # a refused request is not a text
-        return max(1, self.retry_after(identifier)), bucket
-
-    def give_back(self, identifier: str, bucket: int) -> None:
-        try:
-            cache.decr(self._key(identifier, bucket))
-        except ValueError:  # the window ended meanwhile: nothing left to give back
-            pass
+    """A Limit whose slot is handed back (give_back) when no text went out."""
 
 
 class Cooldown:

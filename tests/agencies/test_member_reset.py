@@ -160,3 +160,35 @@ def test_duplicate_simultaneous_reset_happens_once(acme):
     assert sorted(results) == [False, True], results
     assert AuditEvent.objects.filter(event_type=flows.MEMBER_METHOD_RESET).count() == 1
     assert len(mail.outbox) == 1
+
+
+def test_admin_cannot_reset_a_user_who_owns_another_agency(acme, make_user):
+    """bob is a plain User at Acme but the Owner of his own agency."""
+    from agencies.flows import create_agency
+
+    create_agency(name="Bob's Agency", plan_code="growth", owner=acme.bob)
+    add_fake_device(acme.bob)
+    for actor in (acme.admin, acme.owner):
+        client = admin_client(actor) if not FakeDevice.objects.filter(user=actor).exists() else _signed(actor)
+        assert client.get(reset_url(acme.agency, acme.bob)).status_code == 404
+        assert client.post(reset_url(acme.agency, acme.bob)).status_code == 404
+    assert FakeDevice.objects.filter(user=acme.bob).exists()
+
+
+def test_owner_may_reset_an_admin_of_another_agency_they_also_own(acme, make_user):
+    from agencies.flows import add_member, create_agency
+    from agencies.models import Role
+
+    second = create_agency(name="Acme West", plan_code="growth", owner=acme.owner)
+    add_member(agency=second, user=acme.alice, role=Role.ADMIN)
+    add_fake_device(acme.alice)
+    client = admin_client(acme.owner)
+    assert client.post(reset_url(acme.agency, acme.alice)).status_code == 302
+    assert not FakeDevice.objects.filter(user=acme.alice).exists()
+
+
+def _signed(actor) -> Client:
+    client = Client()
+    assert sign_in(client, actor).status_code == 302
+    assert reauthenticate(client, actor).status_code == 302
+    return client

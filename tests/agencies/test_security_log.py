@@ -74,3 +74,17 @@ def test_security_log_refused_for_users_and_other_agencies(acme, solo, who):
     sign_in(client, acme.alice if who == "alice" else solo.owner, code=None)
     assert client.get(log_url(acme.agency)).status_code == 404
     assert client.get(log_url(acme.agency), {"format": "csv"}).status_code == 404
+
+
+def test_security_log_leaves_out_another_agencys_events_about_a_shared_member(admin_browser, acme, make_user):
+    """bob is a User at Acme and the Administrator of Other Co: Other Co's events stay there."""
+    from agencies.flows import add_member, create_agency
+    from agencies.models import Role
+
+    carol = make_user("carol@other.test")
+    other = create_agency(name="Other Co", plan_code="growth", owner=carol)
+    add_member(agency=other, user=acme.bob, role=Role.ADMIN)
+    audit.record(None, "agency.member_method_reset", actor=acme.bob, target=carol, agency=other, method="totp")
+    page = admin_browser.get(log_url(acme.agency)).content.decode()
+    csv_body = b"".join(admin_browser.get(log_url(acme.agency), {"format": "csv"}).streaming_content).decode()
+    assert "carol@other.test" not in page and "carol@other.test" not in csv_body

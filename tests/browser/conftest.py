@@ -6,6 +6,7 @@ Django's ORM refuses to run beside one unless told it is safe, which it is
 here because the test thread and the loop never share a query.
 """
 import os
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, sync_playwright
@@ -20,9 +21,14 @@ CHROMIUM_ARGS = [
 ]
 
 
+BROWSER_TESTS_DIR = Path(__file__).resolve().parent
+
+
 def pytest_collection_modifyitems(items):
+    """Mark the tests of this folder (the hook sees every collected test)."""
     for item in items:
-        item.add_marker(pytest.mark.browser)
+        if BROWSER_TESTS_DIR in Path(item.fspath).resolve().parents:
+            item.add_marker(pytest.mark.browser)
 
 
 @pytest.fixture(scope="session")
