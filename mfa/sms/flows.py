@@ -35,6 +35,8 @@ METHOD_KEY = "sms"
 # Plain strings: they go into the session (JSON) and serve as dict keys.
 SIGN_IN, REAUTH = Purpose.SIGN_IN.value, Purpose.REAUTH.value
 ENROL, CHANGE_CURRENT, CHANGE_NEW = Purpose.ENROL.value, Purpose.CHANGE_CURRENT.value, Purpose.CHANGE_NEW.value
+# Texts to a number its owner has not proved yet: they spend their own per-number budget.
+UNVERIFIED_NUMBER_PURPOSES = frozenset({ENROL, CHANGE_NEW})
 NEW_NUMBER = "new_number"  # between the two codes of a number change
 
 # Audit event types (stable codes for tests and the Security Log).
@@ -106,7 +108,7 @@ def send_code(
     binding = codes.binding_for(purpose, nonce)
     reservation = limits.reserve(
         user_id=user.pk, binding=binding, number=number, ip=client_ip(request) or "unknown",
-        agency_ids=_agency_ids(user),
+        agency_ids=_agency_ids(user), number_verified=purpose not in UNVERIFIED_NUMBER_PURPOSES,
     )
     if isinstance(reservation, limits.Refusal):
         audit.record(request, LIMITED, actor=_actor(request, user), target=user, method=METHOD_KEY,

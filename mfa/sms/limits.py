@@ -72,8 +72,12 @@ def user_limit() -> RefundableLimit:
     return RefundableLimit("sms-user", texts, window)
 
 
-def number_limit() -> RefundableLimit:
-    return RefundableLimit("sms-number-day", app_settings.NUMBER_DAILY_LIMIT, DAY)
+def number_limit(*, verified: bool = True) -> RefundableLimit:
+    """The per-number daily cap. Texts to a number nobody has proved they own
+    (set-up, a new number) count in their own scope: otherwise anyone could
+    "set up" a victim's number until the victim's own sign-in texts are refused."""
+    scope = "sms-number-day" if verified else "sms-unverified-number-day"
+    return RefundableLimit(scope, app_settings.NUMBER_DAILY_LIMIT, DAY)
 
 
 def ip_limit() -> RefundableLimit:
@@ -140,7 +144,8 @@ def cooldown_key(user_id: int, binding: str) -> str:
     return f"{user_id}:{binding[:32]}"
 
 
-def reserve(*, user_id: int, binding: str, number: str, ip: str, agency_ids: list[int]) -> Reservation | Refusal:
+def reserve(*, user_id: int, binding: str, number: str, ip: str, agency_ids: list[int],
+            number_verified: bool = True) -> Reservation | Refusal:
     """Take one slot from every limit, or none at all when any of them refuses."""
     step_key = cooldown_key(user_id, binding)
     wait, claimed_at = cooldown().claim(step_key)
@@ -149,7 +154,7 @@ def reserve(*, user_id: int, binding: str, number: str, ip: str, agency_ids: lis
     reservation = Reservation(cooldown_key=step_key, claimed_at=claimed_at)
     checks = [
         ("user_limit", user_limit(), str(user_id)),
-        ("number_limit", number_limit(), number),
+        ("number_limit", number_limit(verified=number_verified), number),
         ("ip_limit", ip_limit(), ip),
         *[("agency_limit", agency_limit(), str(agency_id)) for agency_id in agency_ids],
     ]

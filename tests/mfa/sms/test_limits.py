@@ -130,3 +130,15 @@ def test_refusal_by_one_limit_takes_nothing_from_the_others(enrolled, settings, 
 
     # 1 text sent + 4 more = the user's 5; the IP refusals did not use the user's budget.
     assert [o.error for o in outcomes] == ["", "", "", "", "user_limit"]
+
+
+def test_setting_up_someone_elses_number_cannot_spend_its_sign_in_budget(enrolled, make_user, settings):
+    """An attacker "sets up" the victim's number until its cap; the victim still gets sign-in texts."""
+    settings.MFA_SMS_NUMBER_DAILY_LIMIT = 2
+    attacker = make_user()
+    victim_number = flows.active_device(enrolled).number
+    setups = [flows.send_code(flow_request(ip=f"198.51.100.{i}"), user=attacker, purpose="enrol",
+                              nonce=f"setup-{i}", number=victim_number) for i in range(3)]
+    assert [o.error for o in setups] == ["", "", "number_limit"]  # unproven numbers are still capped
+
+    assert send(enrolled).sent
