@@ -25,6 +25,23 @@ def client_ip(request: HttpRequest) -> str | None:
         return None
 
 
+def rate_limit_network(request: HttpRequest) -> str:
+    """Return the client's address as per-IP limits should count it.
+
+    One IPv6 host usually holds a whole /64 and can rotate through it freely,
+    so IPv6 clients are counted per /64; IPv4 clients per address.
+    """
+    ip = client_ip(request)
+    if ip is None:
+        return "unknown"
+    address = ipaddress.ip_address(ip)
+    if address.version == 4:
+        return ip
+    if address.ipv4_mapped:
+        return str(address.ipv4_mapped)
+    return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+
+
 def user_agent(request: HttpRequest) -> str:
     return request.META.get("HTTP_USER_AGENT", "")[:512]
 

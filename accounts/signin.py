@@ -14,7 +14,7 @@ from django.utils.crypto import constant_time_compare
 
 from accounts import audit
 from accounts.app_settings import app_settings
-from accounts.client import client_ip
+from accounts.client import rate_limit_network
 from accounts.models import User, normalize_email_address
 from accounts.ratelimit import Limit
 from ctm_auth import clock
@@ -65,7 +65,7 @@ def check_password_step(request: HttpRequest, *, email: str, password: str) -> P
     known_user = get_user_model().objects.filter(email__iexact=email_key).first()
     slots = [
         (account_failure_limit(), account_limit_key(known_user, email_key)),
-        (ip_failure_limit(), client_ip(request) or "unknown"),
+        (ip_failure_limit(), rate_limit_network(request)),
     ]
     taken = [(limit, key, *limit.take(key)) for limit, key in slots]
     wait = max(wait for _limit, _key, wait, _bucket in taken)

@@ -4,7 +4,6 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 
-
 def _admin_login(request, extra_context=None):
     """Send the Django admin's sign-in to ours, so it has the second factor, the limits and the audit."""
     return redirect_to_login(request.GET.get("next", "/admin/"))

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from accounts import audit, notify
-from accounts.client import client_ip
+from accounts.client import rate_limit_network
 from agencies.models import Membership
 from ctm_auth import clock
 from mfa import flows as mfa_flows
@@ -107,7 +107,7 @@ def send_code(
     """
     binding = codes.binding_for(purpose, nonce)
     reservation = limits.reserve(
-        user_id=user.pk, binding=binding, number=number, ip=client_ip(request) or "unknown",
+        user_id=user.pk, binding=binding, number=number, ip=rate_limit_network(request),
         agency_ids=_agency_ids(user), number_verified=purpose not in UNVERIFIED_NUMBER_PURPOSES,
     )
     if isinstance(reservation, limits.Refusal):

@@ -80,3 +80,18 @@ def test_pending_sign_in_ends_when_the_account_changes(client, user_with_mfa, re
     finished = client.post(reverse("accounts:login_verify"), {"code": "424242"})
     assert finished.status_code == 400 and "Sign-in expired" in finished.content.decode()
     assert "_auth_user_id" not in client.session
+
+
+def test_ipv6_clients_share_one_budget_per_64(client, make_user, settings):
+    """Rotating through a /64 does not buy fresh per-IP sign-in attempts."""
+    settings.ACCOUNTS_LOGIN_FAILURES_PER_IP = (2, 900)
+    for index, host in enumerate(("2001:db8:1:2::10", "2001:db8:1:2::11")):
+        make_user(f"victim{index}@example.test")
+        client.post(reverse("accounts:login"), {"email": f"victim{index}@example.test", "password": "wrong guess 1"},
+                    REMOTE_ADDR=host)
+    response = client.post(reverse("accounts:login"), {"email": "victim0@example.test", "password": PASSWORD},
+                           REMOTE_ADDR="2001:db8:1:2:ffff::1")
+    assert "Too many attempts" in response.content.decode()
+    other_network = client.post(reverse("accounts:login"), {"email": "victim1@example.test", "password": PASSWORD},
+                                REMOTE_ADDR="2001:db8:1:3::1")
+    assert other_network.status_code == 302
