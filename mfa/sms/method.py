@@ -40,7 +40,11 @@ class SMSMethod(Method):
         nonce = flows.challenge_nonce(request, purpose, create=True)
         state = flows.challenge_state(flows.current_challenge(user, purpose, nonce))
         outcome = None
-        if device is not None and nonce and (resend or self._should_send(user, purpose, nonce, state)):
+        # Re-authentication is reached by a plain link, which another site
+        # could open in the user's browser: there a text goes out only on a
+        # POST (the "Text me a code" button), never on a GET.
+        may_send = purpose != flows.REAUTH or request.method == "POST"
+        if device is not None and nonce and (resend or (may_send and self._should_send(user, purpose, nonce, state))):
             outcome = flows.send_code(request, user=user, purpose=purpose, nonce=nonce, number=device.number,
                                       device=device)
             state = flows.challenge_state(flows.current_challenge(user, purpose, nonce))
@@ -60,8 +64,11 @@ class SMSMethod(Method):
         elif state == "none" and outcome is None and device is not None:
             failure = flows.recent_send_failure(user.pk, purpose, nonce)
             error = GatewayError(failure).message if failure else ""
+        awaiting_request = state == "none" and outcome is None and not error
         if outcome is not None and outcome.sent:
             notice = _("We sent a new code to %(number)s.") if resend else _("We sent a code to %(number)s.")
+        elif awaiting_request:
+            notice = _("Press \"Text me a code\" and we will text a code to %(number)s.")
         else:
             notice = _("Enter the code we texted to %(number)s.")
         return ChallengeContext(
@@ -70,6 +77,7 @@ class SMSMethod(Method):
             context={
                 "masked_number": masked,
                 "state": state,
+                "awaiting_request": awaiting_request,
                 "error": error,
                 "cooldown": flows.resend_wait(user.pk, purpose, nonce) if nonce else 0,
                 "validity_minutes": max(1, app_settings.CODE_VALIDITY // 60),

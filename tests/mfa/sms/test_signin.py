@@ -4,6 +4,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import AuditEvent
+from mfa.sms.models import OutboxMessage
 from tests.conftest import FAKE_CODE, PASSWORD, add_fake_device
 from tests.mfa.sms.conftest import NUMBER, enrol_sms, last_code, start_sign_in, texts_to
 
@@ -158,7 +159,7 @@ def test_sign_in_code_cannot_complete_reauthentication(sms_user, next_codes):
     signed_in.get(VERIFY)
     assert signed_in.post(VERIFY, {"code": "222222"}).status_code == 302
 
-    signed_in.get(reverse("accounts:reauthenticate"))  # texts 333333 for the step-up
+    signed_in.post(reverse("accounts:reauthenticate"), {"method": "sms", "resend": "1"})  # texts 333333
     response = signed_in.post(reverse("accounts:reauthenticate"), {"password": PASSWORD, "code": "111111"})
 
     assert response.status_code == 200 and "Incorrect code" in page(response)
@@ -227,9 +228,12 @@ def test_reauthenticate_with_texted_code(client, sms_user):
 
     redirect = client.get(manage)
     assert redirect.status_code == 302 and redirect.url.startswith(reverse("accounts:reauthenticate"))
+    sent_before = OutboxMessage.objects.count()
     form = client.get(redirect.url)
-    assert "We sent a code to •••• ••• 2671." in page(form)
-    assert 'name="next" value="/mfa/sms/"' in page(form)  # kept on "Resend code" too
+    assert "Text me a code" in page(form) and OutboxMessage.objects.count() == sent_before  # a GET texts nothing
+    assert 'name="next" value="/mfa/sms/"' in page(form)  # kept on "Text me a code" too
+    form = client.post(reverse("accounts:reauthenticate"), {"method": "sms", "resend": "1", "next": manage})
+    assert "We sent a new code to •••• ••• 2671." in page(form)
     response = client.post(reverse("accounts:reauthenticate"),
                            {"password": PASSWORD, "code": last_code(), "next": manage})
 
@@ -242,7 +246,7 @@ def test_reauthentication_code_works_for_one_step_up_only(client, sms_user, cloc
     start_sign_in(client, sms_user)
     client.get(VERIFY)
     client.post(VERIFY, {"code": last_code()})
-    client.get(reverse("accounts:reauthenticate"))
+    client.post(reverse("accounts:reauthenticate"), {"method": "sms", "resend": "1"})
     code = last_code()
     assert client.post(reverse("accounts:reauthenticate"), {"password": PASSWORD, "code": code}).status_code == 302
     clock.advance(11 * 60)  # the step-up window closed

@@ -38,7 +38,7 @@ def sms_sudo_client(client, sms_user):
     start_sign_in(client, sms_user)
     client.get(reverse("accounts:login_verify"))
     assert client.post(reverse("accounts:login_verify"), {"code": last_code()}).status_code == 302
-    client.get(reverse("accounts:reauthenticate"))
+    client.post(reverse("accounts:reauthenticate"), {"method": "sms", "resend": "1"})
     assert client.post(reverse("accounts:reauthenticate"), {"password": PASSWORD, "code": last_code()}).status_code == 302
     mail.outbox.clear()
     return client
