@@ -21,6 +21,16 @@ class AppSettings(PrefixedSettings):
         return self._setting("LOGIN_FAILURES_PER_ACCOUNT", (10, 15 * 60))
 
     @property
+    def KNOWN_DEVICE_COOKIE_NAME(self) -> str:
+        """Cookie that marks a browser the user signed in from (its own failure budget)."""
+        return self._setting("KNOWN_DEVICE_COOKIE_NAME", "ctm_known_device")
+
+    @property
+    def KNOWN_DEVICE_MAX_AGE(self) -> int:
+        """Seconds a known-device cookie is honoured after the sign-in that set it."""
+        return self._setting("KNOWN_DEVICE_MAX_AGE", 365 * 24 * 60 * 60)
+
+    @property
     def LOGIN_FAILURES_PER_IP(self) -> tuple[int, int]:
         """(failures, window in seconds) allowed from one client IP."""
         return self._setting("LOGIN_FAILURES_PER_IP", (50, 15 * 60))

@@ -8,8 +8,10 @@ import secrets
 from dataclasses import dataclass
 
 import django_otp
+from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model, login
-from django.http import HttpRequest
+from django.core import signing
+from django.http import HttpRequest, HttpResponse
 from django.utils.crypto import constant_time_compare
 
 from accounts import audit
@@ -22,6 +24,7 @@ from mfa.app_settings import app_settings as mfa_settings
 from mfa.registry import active_methods
 
 PENDING_SESSION_KEY = "signin_pending"
+DEVICE_COOKIE_SALT = "accounts.signin.known-device"
 AUTH_STARTED_SESSION_KEY = "auth_started_at"
 LAST_ACTIVITY_SESSION_KEY = "last_activity_at"
 
@@ -63,8 +66,13 @@ def check_password_step(request: HttpRequest, *, email: str, password: str) -> P
     """
     email_key = normalize_email_address(email)
     known_user = get_user_model().objects.filter(email__iexact=email_key).first()
+    device = known_device_id(request, known_user)
+    account_key = account_limit_key(known_user, email_key)
     slots = [
-        (account_failure_limit(), account_limit_key(known_user, email_key)),
+        # A browser this account signed in from before keeps a budget of its
+        # own, so strangers guessing the password cannot lock its owner out.
+        (known_device_failure_limit(), f"{account_key}|{device}") if device
+        else (account_failure_limit(), account_key),
         (ip_failure_limit(), rate_limit_network(request)),
     ]
     taken = [(limit, key, *limit.take(key)) for limit, key in slots]
@@ -81,6 +89,32 @@ def check_password_step(request: HttpRequest, *, email: str, password: str) -> P
         return PasswordOutcome()
     _give_back(taken)
     return PasswordOutcome(user=user)
+
+
+def known_device_failure_limit() -> Limit:
+    failures, window = app_settings.LOGIN_FAILURES_PER_ACCOUNT
+    return Limit("signin-known-device", failures, window)
+
+
+def remember_device(response: HttpResponse, user: User) -> None:
+    """Mark this browser as one ``user`` signed in from (OWASP's "device cookie")."""
+    value = signing.dumps({"u": user.pk, "d": secrets.token_urlsafe(12)}, salt=DEVICE_COOKIE_SALT)
+    response.set_cookie(
+        app_settings.KNOWN_DEVICE_COOKIE_NAME, value, max_age=app_settings.KNOWN_DEVICE_MAX_AGE,
+        httponly=True, secure=settings.SESSION_COOKIE_SECURE, samesite="Lax",
+    )
+
+
+def known_device_id(request: HttpRequest, user: User | None) -> str:
+    """Return this browser's device id when it signed in as ``user`` before, else ""."""
+    raw = request.COOKIES.get(app_settings.KNOWN_DEVICE_COOKIE_NAME)
+    if not raw or user is None:
+        return ""
+    try:
+        data = signing.loads(raw, salt=DEVICE_COOKIE_SALT, max_age=app_settings.KNOWN_DEVICE_MAX_AGE)
+    except signing.BadSignature:
+        return ""
+    return data.get("d", "") if data.get("u") == user.pk else ""
 
 
 def _give_back(taken: list) -> None:

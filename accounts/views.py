@@ -83,7 +83,9 @@ def login_view(request: HttpRequest) -> HttpResponse:
             return redirect("accounts:login_verify")
         else:
             signin.complete_sign_in(request, outcome.user)
-            return redirect(next_url)
+            response = redirect(next_url)
+            signin.remember_device(response, outcome.user)
+            return response
     return render(request, "accounts/login.html", {"form": form, "next": next_url})
 
 
@@ -114,7 +116,9 @@ def login_verify_view(request: HttpRequest) -> HttpResponse:
         if result.ok:
             next_url = signin.pending_next_url(request) or resolve_url(settings.LOGIN_REDIRECT_URL)
             signin.complete_sign_in(request, user, device=result.device, method_key=method.key)
-            return redirect(next_url)
+            response = redirect(next_url)
+            signin.remember_device(response, user)
+            return response
         signin.record_second_step_failure(request, user, method_key=method.key, error=result.error,
                                           data={"retry_after": result.retry_after, **result.extra})
         form.add_error("code", result.message)
