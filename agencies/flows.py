@@ -15,7 +15,7 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
 from accounts import audit, notify
-from agencies import permissions, policy
+from agencies import permissions, policy, selectors
 from agencies.app_settings import app_settings
 from agencies.models import Agency, Membership, Plan, Role, SubAccount
 from ctm_auth import clock
@@ -100,15 +100,9 @@ def set_two_factor_policy(request: HttpRequest, *, actor, agency: Agency, requir
     return locked
 
 
-def members_without_two_factor(agency: Agency):
-    from agencies.selectors import _has_primary_q, members_with_methods
-
-    return [m.user for m in members_with_methods(agency).exclude(_has_primary_q()) if m.user.is_active]
-
-
 def announce_policy(agency: Agency, *, required: bool) -> int:
     """Email every member without a method, in batches over one connection each."""
-    recipients = members_without_two_factor(agency)
+    recipients = selectors.members_without_two_factor(agency)
     template = "agencies/email/policy_on" if required else "agencies/email/policy_off"
     batch_size = app_settings.POLICY_EMAIL_BATCH_SIZE
     for start in range(0, len(recipients), batch_size):

@@ -13,7 +13,7 @@ from django.db.models import Exists, OuterRef, Subquery
 
 from agencies.models import Agency, Membership
 from ctm_auth import clock
-from mfa.registry import all_methods
+from mfa.registry import active_method_annotations, all_methods
 
 CACHE_TIMEOUT = 15 * 60
 
@@ -62,10 +62,9 @@ def _compute(user) -> TwoFactorRequirement:
     annotations = {
         "required": Exists(binding),
         "deadline": Subquery(binding.order_by("two_factor_deadline").values("two_factor_deadline")[:1]),
+        **active_method_annotations("pk"),
     }
     primary = [method for method in all_methods() if method.is_primary]
-    for method in primary:
-        annotations[f"has_{method.key}"] = Exists(method.all_active_devices().filter(user=OuterRef("pk")))
     row = User.objects.filter(pk=user.pk).annotate(**annotations).values(*annotations).first()
     if row is None:
         return NOT_REQUIRED

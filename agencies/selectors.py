@@ -2,29 +2,13 @@
 from dataclasses import dataclass
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 
 from accounts import audit
 from accounts.models import AuditEvent
 from agencies.app_settings import app_settings
 from agencies.models import Agency, Membership, SubAccount
-from mfa.registry import all_methods
-
-
-def _method_annotations(user_ref: str = "user_id") -> dict:
-    """One EXISTS per method: does the member have an active device of it?"""
-    return {
-        f"has_{method.key}": Exists(method.all_active_devices().filter(user=OuterRef(user_ref)))
-        for method in all_methods()
-    }
-
-
-def _has_primary_q() -> Q:
-    primary = [m for m in all_methods() if m.is_primary]
-    condition = Q(pk__in=[])  # false when no primary method is enabled
-    for method in primary:
-        condition |= Q(**{f"has_{method.key}": True})
-    return condition
+from mfa.registry import active_method_annotations, all_methods, default_method, has_primary_method_condition
 
 
 def members_with_methods(agency: Agency) -> QuerySet:
@@ -32,7 +16,7 @@ def members_with_methods(agency: Agency) -> QuerySet:
     return (
         Membership.objects.filter(agency=agency)
         .select_related("user")
-        .annotate(**_method_annotations())
+        .annotate(**active_method_annotations("user_id"))
     )
 
 
@@ -52,10 +36,7 @@ class MemberRow:
 
 def _member_row(membership: Membership) -> MemberRow:
     active = [m for m in all_methods() if getattr(membership, f"has_{m.key}")]
-    preferred = membership.user.preferred_mfa_method
-    in_use = next((m for m in active if m.key == preferred), None) or next(
-        (m for m in active if m.is_primary), None
-    )
+    in_use = default_method(membership.user, active)
     return MemberRow(
         membership=membership,
         methods=[MemberMethod(m.key, m.label, m is in_use) for m in active],
@@ -75,11 +56,11 @@ def manage_users_page(agency: Agency, *, search: str = "", without_two_factor: b
                       page_number: str | int = 1) -> ManageUsersPage:
     """Return one page of Settings > Manage Users in a fixed number of queries."""
     members = members_with_methods(agency)
-    compliance = members.aggregate(total=Count("pk"), with_two_factor=Count("pk", filter=_has_primary_q()))
+    compliance = members.aggregate(total=Count("pk"), with_two_factor=Count("pk", filter=has_primary_method_condition()))
     if search:
         members = members.filter(Q(user__name__icontains=search) | Q(user__email__icontains=search))
     if without_two_factor:
-        members = members.exclude(_has_primary_q())
+        members = members.exclude(has_primary_method_condition())
     members = members.prefetch_related(
         Prefetch("subaccounts", queryset=SubAccount.objects.only("id", "name").order_by("name"))
     ).order_by("user__name", "user__email", "pk")
@@ -90,6 +71,12 @@ def manage_users_page(agency: Agency, *, search: str = "", without_two_factor: b
         total_members=compliance["total"],
         members_with_two_factor=compliance["with_two_factor"],
     )
+
+
+def members_without_two_factor(agency: Agency) -> list:
+    """Return the active users of ``agency`` with no primary method."""
+    members = members_with_methods(agency).exclude(has_primary_method_condition())
+    return [membership.user for membership in members if membership.user.is_active]
 
 
 def security_log(agency: Agency, *, user_email: str = "", event_type: str = "") -> QuerySet:

@@ -2,6 +2,7 @@
 import functools
 
 from django.core.signals import setting_changed
+from django.db.models import Exists, OuterRef, Q
 from django.utils.module_loading import import_string
 
 from mfa.app_settings import app_settings
@@ -46,6 +47,27 @@ def default_method(user, methods: list[Method] | None = None) -> Method | None:
         return by_key[user.preferred_mfa_method]
     primaries = sorted((m for m in methods if m.is_primary), key=lambda m: m.costs_per_challenge)
     return next(iter(primaries), methods[0] if methods else None)
+
+
+def active_method_annotations(user_ref: str) -> dict[str, Exists]:
+    """Return one ``has_<key>`` EXISTS per enabled method for the user ``user_ref`` points at.
+
+    Lets a query over many users (or one user plus other facts) learn every
+    method's state in the same SQL statement.
+    """
+    return {
+        f"has_{method.key}": Exists(method.all_active_devices().filter(user=OuterRef(user_ref)))
+        for method in all_methods()
+    }
+
+
+def has_primary_method_condition() -> Q:
+    """Return a condition on ``active_method_annotations`` that is true with a primary method."""
+    condition = Q(pk__in=[])  # false when no primary method is enabled
+    for method in all_methods():
+        if method.is_primary:
+            condition |= Q(**{f"has_{method.key}": True})
+    return condition
 
 
 def _clear_on_settings_change(*, setting: str, **kwargs) -> None:
