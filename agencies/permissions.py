@@ -52,12 +52,20 @@ def manages_an_agency_beyond_actor(actor, target, agency: Agency) -> bool:
     would strip (or, through backup codes, take over) that other tenant's
     protection, so it is refused.
     """
+    return bool(members_beyond_actor(actor, agency, [target.pk]))
+
+
+def members_beyond_actor(actor, agency: Agency, user_ids) -> set[int]:
+    """Of ``user_ids``, those who own or administer an agency (other than this one) the actor does not own.
+
+    One query for any number of users, so lists can hide what detail pages refuse.
+    """
     actor_owns = Membership.objects.filter(user=actor, role=Role.OWNER).values("agency_id")
-    return (
-        Membership.objects.filter(user=target, role__in=MANAGING_ROLES)
+    return set(
+        Membership.objects.filter(user_id__in=user_ids, role__in=MANAGING_ROLES)
         .exclude(agency=agency)
         .exclude(agency_id__in=actor_owns)
-        .exists()
+        .values_list("user_id", flat=True)
     )
 
 

@@ -35,11 +35,12 @@ def manage_users_view(request: HttpRequest, agency_id: int) -> HttpResponse:
     listing = selectors.manage_users_page(agency, search=search, without_two_factor=without,
                                           page_number=request.GET.get("page", 1))
     actor_role = permissions.role_of(request.user, agency)
-    editable = {
+    candidates = {
         row.membership.user_id for row in listing.rows
         if row.membership.user_id != request.user.pk
         and permissions.role_can_manage(actor_role, row.membership.role)
     }
+    editable = candidates - permissions.members_beyond_actor(request.user, agency, candidates)
     return render(request, "agencies/manage_users.html", {
         "agency": agency, "form": form, "listing": listing, "editable": editable,
         "query_string": _query_without_page(request),

@@ -136,3 +136,13 @@ def test_manage_users_query_count_is_fixed_for_a_10000_user_agency(client, make_
     assert big_count == small_count
     with django_assert_max_num_queries(small_count):
         big_client.get(manage_users_url(big), {"q": "User 09", "without_two_factor": "on", "page": 3})
+
+
+def test_manage_users_hides_edit_for_a_member_who_owns_another_agency(client, acme):
+    create_agency(name="Bob's Agency", plan_code="growth", owner=acme.bob)
+    add_fake_device(acme.admin)
+    assert sign_in(client, acme.admin).status_code == 302
+    page = client.get(manage_users_url(acme.agency)).content.decode()
+    assert reverse("settings:edit_user", args=[acme.agency.pk, acme.bob.pk]) not in page
+    assert reverse("settings:edit_user", args=[acme.agency.pk, acme.alice.pk]) in page
+    assert client.get(reverse("settings:edit_user", args=[acme.agency.pk, acme.bob.pk])).status_code == 404
