@@ -137,7 +137,7 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_FAILURE_VIEW = "ctm_auth.views.csrf_failure"
 
-# Field encryption (mfa.encryption): comma-separated Fernet keys, primary first.
+# Field encryption (accounts.encryption): comma-separated Fernet keys, primary first.
 FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS", "")
 
 LANGUAGE_CODE = "en-us"

@@ -15,7 +15,7 @@ from django_otp.models import Device, DeviceManager, ThrottlingMixin, VerifyNotA
 from ctm_auth import clock
 from mfa.backup_codes import codes
 from mfa.backup_codes.app_settings import app_settings
-from mfa.encryption import EncryptedTextField
+from accounts.encryption import EncryptedTextField
 
 # django-otp's own ceiling on the exponential back-off.
 MAX_THROTTLE_DELAY_SECONDS = 60 * 60 * 24

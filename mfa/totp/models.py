@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from django_otp.models import MAX_THROTTLE_DELAY_SECONDS, Device, ThrottlingMixin, VerifyNotAllowed
 
 from ctm_auth import clock
-from mfa.encryption import EncryptedTextField
+from accounts.encryption import EncryptedTextField
 from mfa.totp import otp
 from mfa.totp.app_settings import app_settings
 

@@ -2,7 +2,7 @@
 from django.db import models
 from django_otp.models import Device, ThrottlingMixin
 
-from mfa.encryption import EncryptedTextField
+from accounts.encryption import EncryptedTextField
 
 
 class FakeDevice(ThrottlingMixin, Device):

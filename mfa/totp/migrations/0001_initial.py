@@ -2,7 +2,7 @@
 
 import ctm_auth.clock
 import django.db.models.deletion
-import mfa.encryption
+import accounts.encryption
 import mfa.totp.models
 from django.conf import settings
 from django.db import migrations, models
@@ -25,7 +25,7 @@ class Migration(migrations.Migration):
                 ('confirmed', models.BooleanField(default=True, help_text='Is this device ready for use?')),
                 ('throttling_failure_timestamp', models.DateTimeField(blank=True, default=None, help_text='A timestamp of the last failed verification attempt. Null if last attempt succeeded.', null=True)),
                 ('throttling_failure_count', models.PositiveIntegerField(default=0, help_text='Number of successive failed attempts.')),
-                ('secret', mfa.encryption.EncryptedTextField(help_text='Base32 RFC 6238 key, encrypted at rest.')),
+                ('secret', accounts.encryption.EncryptedTextField(help_text='Base32 RFC 6238 key, encrypted at rest.')),
                 ('digits', models.PositiveSmallIntegerField(default=mfa.totp.models._default_digits)),
                 ('step', models.PositiveSmallIntegerField(default=mfa.totp.models._default_step, help_text='Seconds per time-step.')),
                 ('drift', models.SmallIntegerField(default=0, help_text='Measured clock drift of the app, in time-steps.')),

@@ -1,4 +1,4 @@
-"""Encryption at rest for MFA secrets (TOTP keys, backup codes).
+"""Encryption at rest for secrets (TOTP keys, backup codes, queued texts).
 
 Fernet gives authenticated encryption; MultiFernet lets keys rotate: the
 first key in FIELD_ENCRYPTION_KEYS encrypts, every listed key decrypts, and

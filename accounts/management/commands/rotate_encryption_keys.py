@@ -4,7 +4,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from mfa.encryption import EncryptedTextField
+from accounts.encryption import EncryptedTextField
 
 BATCH_SIZE = 500
 

@@ -1,4 +1,4 @@
-"""Field encryption at rest (mfa.encryption) and key rotation (rotate_encryption_keys)."""
+"""Field encryption at rest (accounts.encryption) and key rotation (rotate_encryption_keys)."""
 import traceback
 from io import StringIO
 
