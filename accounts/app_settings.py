@@ -45,5 +45,65 @@ class AppSettings(PrefixedSettings):
         """How many recent sign-in attempts the profile lists."""
         return self._setting("SIGN_IN_ACTIVITY_LIMIT", 20)
 
+    # --- the outbox (accounts.delivery) ---------------------------------------
+
+    @property
+    def DELIVERY_QUEUE(self) -> str:
+        """What wakes the worker after a commit: "celery" (production), "poll" or "inline".
+
+        "poll": nothing; ``manage.py outbox_worker`` finds due rows itself (the
+        zero-config set-up). "inline": the row is sent in this process right
+        after the commit, like Celery's eager mode (tests only: a request
+        would wait on the gateway).
+        """
+        return self._setting("DELIVERY_QUEUE", "poll")
+
+    @property
+    def DELIVERY_CHANNELS(self) -> dict[str, str]:
+        """Channel name -> dotted path of its accounts.delivery.Channel class."""
+        return self._setting("DELIVERY_CHANNELS", {
+            "email": "accounts.delivery.email.EmailChannel",
+            "sms": "mfa.sms.delivery.SMSChannel",
+        })
+
+    @property
+    def DELIVERY_LEASE(self) -> int:
+        """Seconds a worker holds a claimed row; a longer silence means it died and the sweep takes over.
+
+        Must exceed the longest send (EMAIL_TIMEOUT, MFA_SMS_TWILIO_TIMEOUT), or
+        a slow send could be claimed a second time.
+        """
+        return self._setting("DELIVERY_LEASE", 120)
+
+    @property
+    def DELIVERY_SWEEP_GRACE(self) -> int:
+        """Seconds a due row may wait for its task before the sweep queues it again."""
+        return self._setting("DELIVERY_SWEEP_GRACE", 30)
+
+    @property
+    def DELIVERY_SWEEP_INTERVAL(self) -> float:
+        """Seconds between two sweeps (Celery beat, or the poll worker's loop)."""
+        return self._setting("DELIVERY_SWEEP_INTERVAL", 15.0)
+
+    @property
+    def DELIVERY_BATCH_SIZE(self) -> int:
+        """Rows one task sends over one connection (an announcement to many members)."""
+        return self._setting("DELIVERY_BATCH_SIZE", 100)
+
+    @property
+    def EMAIL_DEADLINE(self) -> int:
+        """Seconds an account notice keeps being retried before it is given up."""
+        return self._setting("EMAIL_DEADLINE", 24 * 60 * 60)
+
+    @property
+    def EMAIL_RETRY_BASE(self) -> int:
+        """Seconds before an email's first retry; each later wait doubles."""
+        return self._setting("EMAIL_RETRY_BASE", 30)
+
+    @property
+    def EMAIL_RETRY_CAP(self) -> int:
+        """Longest wait between two tries of an email."""
+        return self._setting("EMAIL_RETRY_CAP", 60 * 60)
+
 
 app_settings = AppSettings()

@@ -33,11 +33,14 @@ def record(
     method: str = "",
     attempted_email: str = "",
     data: dict | None = None,
+    client: tuple[str | None, str] | None = None,
 ) -> AuditEvent:
     """Write one security event with who, to whom, where from and when.
 
     ``actor`` defaults to the signed-in user; ``target`` defaults to ``actor``.
-    ``data`` must never hold a secret, a code or a password.
+    ``data`` must never hold a secret, a code or a password. ``client`` (IP
+    address, User-Agent) stands in for ``request`` when a worker records what
+    a request asked for (a text sent after the request ended).
     """
     if actor is None and request is not None and getattr(request, "user", None) is not None:
         actor = request.user if request.user.is_authenticated else None
@@ -48,8 +51,8 @@ def record(
         agency=agency,
         method=method,
         attempted_email=attempted_email[:254],
-        ip_address=client_ip(request) if request is not None else None,
-        user_agent=user_agent(request) if request is not None else "",
+        ip_address=client_ip(request) if request is not None else (client or (None, ""))[0],
+        user_agent=user_agent(request) if request is not None else (client or (None, ""))[1][:512],
         data=data or {},
     )
     logger.info("audit %s actor=%s target=%s method=%s", event_type,

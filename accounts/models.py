@@ -1,4 +1,4 @@
-"""The user and the security audit log."""
+"""The user, the security audit log, the outbox and the per-account failure counts."""
 import secrets
 
 from django.conf import settings
@@ -9,6 +9,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
+
+from accounts.encryption import EncryptedTextField
 
 
 def new_session_stamp() -> str:
@@ -124,3 +126,87 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.event_type}"
+
+
+class DeliveryState(models.TextChoices):
+    PENDING = "pending", _("Pending")  # waiting for a worker: the first try or a retry
+    SENDING = "sending", _("Sending")  # claimed by one worker until lease_until
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")  # a permanent refusal (invalid number, recipient refused)
+    DEAD = "dead", _("Dead")  # gave up: the deadline passed or the tries ran out
+    DROPPED = "dropped", _("Dropped")  # no longer wanted: user deleted, number changed, sign-in cancelled
+
+
+class Delivery(models.Model):
+    """One email or text in the outbox. Written only through accounts.delivery.enqueue().
+
+    The row is written in the transaction of the change that causes it, so
+    the message exists exactly when the change does. ``payload`` (subject and
+    body, or a text with its code) is encrypted at rest and wiped once the row
+    is final: a database dump shows no queued code.
+    """
+
+    FINAL_STATES = (DeliveryState.SENT, DeliveryState.FAILED, DeliveryState.DEAD, DeliveryState.DROPPED)
+
+    created_at = models.DateTimeField(db_index=True)
+    channel = models.CharField(max_length=16)
+    # What the message is about, for the operators' list and the audit log:
+    # an email's template ("mfa/totp/email/enabled") or a text's step ("sms:sign_in").
+    kind = models.CharField(max_length=100)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="deliveries")
+    # True when the row was written for a user: a row whose user has since
+    # been deleted (user is now NULL) is dropped, never sent.
+    for_user = models.BooleanField(default=True)
+    to = models.CharField(max_length=254)
+    payload = EncryptedTextField(blank=True, default="")
+    state = models.CharField(max_length=16, choices=DeliveryState.choices, default=DeliveryState.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    deadline = models.DateTimeField()
+    lease_until = models.DateTimeField(null=True, blank=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=64, blank=True, default="")
+    # Safe facts about the last failure (an SMTP or Twilio code); never the body.
+    last_error_detail = models.JSONField(default=dict, blank=True)
+    reference = models.CharField(max_length=100, blank=True, default="")  # Twilio's SID, ...
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
+        indexes = [
+            models.Index(fields=["state", "next_attempt_at"], name="delivery_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.kind} #{self.pk} ({self.state})"
+
+    @property
+    def is_final(self) -> bool:
+        return self.state in self.FINAL_STATES
+
+
+class FailureCount(models.Model):
+    """Failed attempts of one kind against one account, in one fixed window.
+
+    Per-account budgets (sign-in, step-up, password change) are kept in the
+    database beside the accounts they protect, as django-otp keeps its
+    throttle on the device row: a Redis restart must not wipe a lock-out.
+    ``key_digest`` is a hash, so the table holds no typed email address.
+    """
+
+    scope = models.CharField(max_length=32)
+    key_digest = models.CharField(max_length=64)
+    window_start = models.BigIntegerField()  # the fixed window's number (timestamp // window)
+    count = models.PositiveIntegerField(default=0)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "key_digest", "window_start"], name="failure_count_one_per_window"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.count} in window {self.window_start}"

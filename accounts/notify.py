@@ -1,23 +1,33 @@
-"""The one way we email a user about their account: templated, after commit."""
-from django.conf import settings
-from django.core.mail import send_mail
-from django.db import transaction
+"""The one way we email a user about their account: templated, through the outbox."""
 from django.template.loader import render_to_string
 
+from accounts import delivery
+from accounts.app_settings import app_settings
+from accounts.models import Delivery
 from ctm_auth import clock
 
 
-def send(user, template_prefix: str, context: dict | None = None) -> None:
-    """Email ``user`` from ``<prefix>_subject.txt`` and ``<prefix>_message.txt``.
+def render(template_prefix: str, context: dict) -> dict:
+    """Return the email's subject (one line) and body from ``<prefix>_subject.txt`` and ``_message.txt``."""
+    subject = " ".join(render_to_string(f"{template_prefix}_subject.txt", context).split())
+    return {"subject": subject, "body": render_to_string(f"{template_prefix}_message.txt", context)}
 
-    The mail goes out only once the surrounding transaction commits, so a
-    rolled-back change never tells the user it happened.
-    """
+
+def base_context(user) -> dict:
     from mfa.app_settings import app_settings as mfa_settings  # mfa imports accounts
 
-    full_context = {"user": user, "product_name": mfa_settings.ISSUER, "sent_at": clock.now(), **(context or {})}
-    subject = " ".join(render_to_string(f"{template_prefix}_subject.txt", full_context).split())
-    message = render_to_string(f"{template_prefix}_message.txt", full_context)
-    transaction.on_commit(
-        lambda: send_mail(subject, message, settings.DEFAULT_FROM_EMAIL, [user.email])
-    )
+    return {"user": user, "product_name": mfa_settings.ISSUER, "sent_at": clock.now()}
+
+
+def send(user, template_prefix: str, context: dict | None = None) -> Delivery:
+    """Email ``user`` from ``<prefix>_subject.txt`` and ``<prefix>_message.txt``.
+
+    The email is written to the outbox in the caller's transaction and sent
+    by a worker after the commit: a rolled-back change never tells the user it
+    happened, and a mail server that is down, refusing or hanging delays the
+    email without touching the change or the page. Retried for
+    ACCOUNTS_EMAIL_DEADLINE (24 hours).
+    """
+    content = render(template_prefix, {**base_context(user), **(context or {})})
+    return delivery.enqueue(channel="email", kind=template_prefix, user=user, to=user.email, payload=content,
+                            valid_for=app_settings.EMAIL_DEADLINE)

@@ -5,21 +5,18 @@ transaction, audits with the actor, and emails after the commit.
 """
 from datetime import timedelta
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.core.mail import get_connection, send_mass_mail
 from django.db import transaction
 from django.http import HttpRequest
-from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
-from accounts import audit, notify
+from accounts import audit, delivery, notify
+from accounts.app_settings import app_settings as accounts_settings
 from agencies import permissions, policy, selectors
 from agencies.app_settings import app_settings
 from agencies.models import Agency, Membership, Plan, Role, SubAccount
 from ctm_auth import clock
-from mfa.app_settings import app_settings as mfa_settings
 from mfa.base import Method
 from mfa.flows import destroy_fallbacks_if_no_primary
 from mfa.registry import has_primary_method
@@ -96,25 +93,24 @@ def set_two_factor_policy(request: HttpRequest, *, actor, agency: Agency, requir
         policy.forget_agency(locked)
         transaction.on_commit(lambda: policy.forget_agency(locked))
         if required != was_required:
-            transaction.on_commit(lambda: announce_policy(locked, required=required))
+            announce_policy(locked, required=required)
     return locked
 
 
 def announce_policy(agency: Agency, *, required: bool) -> int:
-    """Email every member without a method, in batches over one connection each."""
-    recipients = selectors.members_without_two_factor(agency)
+    """Write one email per member without a method to the outbox; workers send them in batches.
+
+    Called inside the policy change's transaction, so the announcement goes
+    out exactly when the change commits, however many members there are.
+    """
     template = "agencies/email/policy_on" if required else "agencies/email/policy_off"
-    batch_size = app_settings.POLICY_EMAIL_BATCH_SIZE
-    for start in range(0, len(recipients), batch_size):
-        messages = [_policy_message(template, agency, user) for user in recipients[start:start + batch_size]]
-        send_mass_mail(messages, connection=get_connection())
-    return len(recipients)
-
-
-def _policy_message(template: str, agency: Agency, user) -> tuple[str, str, str, list[str]]:
-    context = {"user": user, "agency": agency, "product_name": mfa_settings.ISSUER}
-    subject = " ".join(render_to_string(f"{template}_subject.txt", context).split())
-    return subject, render_to_string(f"{template}_message.txt", context), settings.DEFAULT_FROM_EMAIL, [user.email]
+    messages = [
+        (user, user.email, notify.render(template, {**notify.base_context(user), "agency": agency}))
+        for user in selectors.members_without_two_factor(agency)
+    ]
+    return delivery.enqueue_many(channel="email", kind=template, messages=messages,
+                                 valid_for=accounts_settings.EMAIL_DEADLINE,
+                                 batch_size=app_settings.POLICY_EMAIL_BATCH_SIZE)
 
 
 # --- Tenants: agencies, subaccounts, memberships ---------------------------

@@ -39,6 +39,12 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    """The 500 page; a middleware that found the cache or the database down gets the 503 instead."""
+    from ctm_auth.middleware import current_unavailable_part, unavailable_response
+
+    part = current_unavailable_part()
+    if part:
+        return unavailable_response(request, part)
     return render(request, "errors/error.html",
                   {"title": _("Something went wrong"),
                    "message": _("We could not complete that request. Please try again.")},

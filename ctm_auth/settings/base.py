@@ -45,8 +45,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: /healthz and /readyz answer before host checks, HTTPS redirects
+    # and sessions, so a load balancer's probe needs no cookie and no Host.
+    "ctm_auth.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "ctm_auth.middleware.ContentSecurityPolicyMiddleware",
+    "ctm_auth.middleware.ServiceUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -98,6 +102,9 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "ctm-auth"),
+            # An unreachable Redis must fail a request in a second, not hang
+            # it: callers fall back to the database or answer 503.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
         }
     }
 else:
@@ -147,7 +154,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles"))
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
@@ -155,7 +162,35 @@ EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+# Seconds the worker waits on the mail server (never a web request: emails go
+# through the outbox). Django's default is to wait forever.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "CallTrackingMetrics <no-reply@ctm-auth.localhost>")
+
+# Text Messages gateway: "twilio", "console" or "outbox" (development.py
+# defaults to "outbox"). Read here so every settings module honours it.
+MFA_SMS_BACKEND = env_str("MFA_SMS_BACKEND", "twilio")
+# Seconds the worker waits on Twilio's API.
+MFA_SMS_TWILIO_TIMEOUT = float(env_str("TWILIO_TIMEOUT", "5"))
+
+# --- The outbox and its workers (accounts.delivery, docs/operations.md) ----
+# Production: a Celery worker and beat on the Redis broker. Without a broker,
+# `manage.py outbox_worker` (started by `make run`) polls the table instead.
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "") or REDIS_URL
+ACCOUNTS_DELIVERY_QUEUE = env_str("DELIVERY_QUEUE", "celery" if CELERY_BROKER_URL else "poll")
+ACCOUNTS_DELIVERY_SWEEP_INTERVAL = float(env_str("DELIVERY_SWEEP_INTERVAL", "15"))
+CELERY_TASK_IGNORE_RESULT = True
+# A task is acknowledged after it ran, and a worker that dies mid-task hands it
+# back; the outbox's claim makes a task run twice still send once.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5, "visibility_timeout": 3600}
+CELERY_BEAT_SCHEDULE = {
+    "sweep-outbox": {"task": "accounts.sweep_outbox", "schedule": ACCOUNTS_DELIVERY_SWEEP_INTERVAL},
+}
 
 # Number of reverse proxies in front of the app whose X-Forwarded-For entries
 # we trust; 0 means REMOTE_ADDR is the client.

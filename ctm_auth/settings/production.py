@@ -1,8 +1,9 @@
 """Production: every secret from the environment, HTTPS only, strict headers."""
 from django.core.exceptions import ImproperlyConfigured
 
+from ctm_auth.env import env_int
 from ctm_auth.settings.base import *  # noqa: F403
-from ctm_auth.settings.base import FIELD_ENCRYPTION_KEYS, SECRET_KEY
+from ctm_auth.settings.base import DATABASES, FIELD_ENCRYPTION_KEYS, MIDDLEWARE, SECRET_KEY
 
 DEBUG = False
 if not SECRET_KEY:
@@ -19,3 +20,20 @@ SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SESSION_COOKIE_NAME = "__Host-sessionid"
 CSRF_COOKIE_NAME = "__Host-csrftoken"
+
+# Static files from the app servers themselves (WhiteNoise), under hashed,
+# compressed names that may be cached for a year. Run `collectstatic` on deploy.
+MIDDLEWARE = [
+    *MIDDLEWARE[:MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1],
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    *MIDDLEWARE[MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1:],
+]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
+# Keep database connections between requests, and check one before reusing it
+# so a restarted PostgreSQL costs one reconnect, not an error page.
+DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True

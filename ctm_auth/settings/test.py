@@ -12,6 +12,10 @@ _TEST_METHODS = ["tests.fake_method.method.FakeCodeMethod"]
 MFA_METHODS = MFA_METHODS + _TEST_METHODS
 INSTALLED_APPS = INSTALLED_APPS + method_apps(_TEST_METHODS)
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Outbox rows are sent in this process right after the commit (Celery's eager
+# mode, in effect). The delivery and fault tests switch to "poll" and drain the
+# outbox themselves, or run a real Celery worker (tests/workers.py).
+ACCOUNTS_DELIVERY_QUEUE = "inline"
 # pytest-django turns DEBUG off at run time; off here too, so modules read at
 # import (the DEBUG-only Dev SMS outbox URL) see the same value when collection loads them.
 DEBUG = False

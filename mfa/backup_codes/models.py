@@ -12,10 +12,10 @@ from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext_lazy as _
 from django_otp.models import Device, DeviceManager, ThrottlingMixin, VerifyNotAllowed
 
+from accounts.encryption import EncryptedTextField
 from ctm_auth import clock
 from mfa.backup_codes import codes
 from mfa.backup_codes.app_settings import app_settings
-from accounts.encryption import EncryptedTextField
 
 # django-otp's own ceiling on the exponential back-off.
 MAX_THROTTLE_DELAY_SECONDS = 60 * 60 * 24

@@ -95,8 +95,8 @@ class AppSettings(PrefixedSettings):
 
     @property
     def TWILIO_TIMEOUT(self) -> float:
-        """Seconds the Twilio SDK waits for Twilio's answer before giving up."""
-        return self._setting("TWILIO_TIMEOUT", 10.0)
+        """Seconds the Twilio SDK waits for Twilio's answer (in the worker, never a web request)."""
+        return self._setting("TWILIO_TIMEOUT", 5.0)
 
     @property
     def TWILIO_ACCOUNT_SID(self) -> str:

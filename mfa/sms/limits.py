@@ -15,6 +15,7 @@ from django.utils.translation import ngettext
 
 from accounts.ratelimit import Limit
 from ctm_auth import clock
+from ctm_auth.faults import CACHE_ERRORS, CacheUnavailable
 from mfa.sms.app_settings import app_settings
 
 DAY = 24 * 60 * 60
@@ -39,7 +40,11 @@ class Cooldown:
         return f"rl:{self.scope}:{identifier}"
 
     def remaining(self, identifier: str) -> int:
-        last = cache.get(self._key(identifier))
+        """Seconds left (0 when the cache cannot say: ``claim`` still fails closed)."""
+        try:
+            last = cache.get(self._key(identifier))
+        except CACHE_ERRORS:
+            return 0
         if last is None:
             return 0
         return max(0, math.ceil(last + self.seconds - clock.timestamp()))
@@ -49,8 +54,11 @@ class Cooldown:
         if self.seconds <= 0:
             return 0, 0.0
         now, key = clock.timestamp(), self._key(identifier)
-        if cache.add(key, now, timeout=self.seconds):  # atomic: one claimant wins
-            return 0, now
+        try:
+            if cache.add(key, now, timeout=self.seconds):  # atomic: one claimant wins
+                return 0, now
+        except CACHE_ERRORS:
+            raise CacheUnavailable("cache") from None
         wait = self.remaining(identifier)
         if wait:
             return wait, 0.0
@@ -59,8 +67,12 @@ class Cooldown:
         return 0, now
 
     def release(self, identifier: str, claimed_at: float) -> None:
-        if claimed_at and cache.get(self._key(identifier)) == claimed_at:
-            cache.delete(self._key(identifier))
+        """Hand the cooldown back, if it is still this claim's (best effort: a refund)."""
+        try:
+            if claimed_at and cache.get(self._key(identifier)) == claimed_at:
+                cache.delete(self._key(identifier))
+        except CACHE_ERRORS:
+            pass
 
 
 def cooldown() -> Cooldown:
@@ -115,11 +127,27 @@ def refusal_message(error: str, retry_after: int) -> str:
 
 @dataclass
 class Reservation:
-    """The slots taken for one text; ``release()`` gives them all back."""
+    """The slots taken for one text; ``release()`` gives them all back.
+
+    It travels with the queued text (``as_dict``/``from_dict``), so the worker
+    can refund a text it could not send.
+    """
 
     cooldown_key: str
     claimed_at: float = 0.0
     taken: list[tuple[RefundableLimit, str, int]] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"cooldown_key": self.cooldown_key, "claimed_at": self.claimed_at,
+                "taken": [[limit.scope, limit.max_hits, limit.window, identifier, bucket]
+                          for limit, identifier, bucket in self.taken]}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Reservation":
+        return cls(cooldown_key=data.get("cooldown_key", ""), claimed_at=data.get("claimed_at", 0.0), taken=[
+            (RefundableLimit(scope, max_hits, window), identifier, bucket)
+            for scope, max_hits, window, identifier, bucket in data.get("taken", [])
+        ])
 
     def release(self) -> None:
         for limit, identifier, bucket in self.taken:

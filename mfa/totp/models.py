@@ -21,8 +21,8 @@ from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 from django_otp.models import MAX_THROTTLE_DELAY_SECONDS, Device, ThrottlingMixin, VerifyNotAllowed
 
-from ctm_auth import clock
 from accounts.encryption import EncryptedTextField
+from ctm_auth import clock
 from mfa.totp import otp
 from mfa.totp.app_settings import app_settings
 

@@ -6,7 +6,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from accounts.models import AuditEvent
+from accounts.delivery.queues import InlineQueue
+from accounts.models import AuditEvent, Delivery
 from agencies import flows
 from agencies.flows import add_member
 from agencies.models import Agency, Role
@@ -50,15 +51,20 @@ def test_owner_turns_policy_on_audited_and_users_without_method_emailed(acme, dj
     assert "requires two-factor authentication" in mail.outbox[0].subject
 
 
-def test_policy_announcement_is_sent_in_batches(acme, settings, django_capture_on_commit_callbacks, monkeypatch):
-    settings.AGENCIES_POLICY_EMAIL_BATCH_SIZE = 1
-    calls = []
-    real = flows.send_mass_mail
-    monkeypatch.setattr(flows, "send_mass_mail", lambda messages, **kw: calls.append(len(messages)) or real(messages, **kw))
+def test_policy_announcement_is_one_outbox_row_per_member_sent_in_batches(
+        acme, settings, django_capture_on_commit_callbacks, monkeypatch):
+    settings.AGENCIES_POLICY_EMAIL_BATCH_SIZE = 2
+    batches = []
+    real_dispatch = InlineQueue.dispatch
+    monkeypatch.setattr(InlineQueue, "dispatch",
+                        lambda self, ids, eta=None: batches.append(len(ids)) or real_dispatch(self, ids, eta=eta))
     add_fake_device(acme.owner)
     with django_capture_on_commit_callbacks(execute=True):
         turn_on(acme.agency, acme.owner)
-    assert calls == [1, 1, 1] and len(mail.outbox) == 3
+    rows = Delivery.objects.filter(kind="agencies/email/policy_on")
+    assert sorted(rows.values_list("to", flat=True)) == ["admin@acme.test", "alice@acme.test", "bob@acme.test"]
+    assert set(rows.values_list("state", flat=True)) == {"sent"}
+    assert sorted(batches) == [1, 2] and len(mail.outbox) == 3
 
 
 def test_admin_cannot_open_or_change_the_policy(acme):

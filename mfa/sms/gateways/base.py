@@ -45,6 +45,11 @@ class GatewayError(Exception):
         return str(ERROR_MESSAGES[self.code])
 
     @property
+    def permanent(self) -> bool:
+        """True when trying again cannot help (the number, the country or our set-up is wrong)."""
+        return self.code in {"invalid_number", "not_mobile", "country_blocked", "not_configured"}
+
+    @property
     def about_number(self) -> bool:
         """True when the number itself is the problem (show it on the number field)."""
         return self.code in {"invalid_number", "not_mobile", "country_blocked"}
