@@ -10,7 +10,7 @@ class AppSettings(PrefixedSettings):
         """Pages a user forced to set up two-factor may still open."""
         return frozenset(self._setting("POLICY_ALLOWED_URL_NAMES", (
             "accounts:logout", "accounts:reauthenticate", "accounts:two_factor_required",
-            "accounts:login_verify", "sms_outbox",
+            "accounts:login_verify", "sms_outbox", "sms_delivery_status",
         )))
 
     @property

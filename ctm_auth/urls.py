@@ -17,6 +17,7 @@ urlpatterns = [
     path("mfa/", include("mfa.urls")),
     path("settings/", include("agencies.urls")),
     path("admin/", admin.site.urls),
+    path("text-status/", include("mfa.sms.status_urls")),  # "Sending…" / "Sent" on the code pages
     path("dev/sms-outbox/", include("mfa.sms.dev_urls")),  # routes only when DEBUG (Dev SMS outbox)
 ]
 

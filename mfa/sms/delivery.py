@@ -19,6 +19,9 @@ METHOD_KEY = "sms"
 SENT = "mfa.sms.sent"
 SEND_FAILED = "mfa.sms.send_failed"
 DROPPED = "mfa.sms.dropped"
+# Steps whose text goes to the user's active number (a set-up or a new number
+# texts the number being proved instead).
+TEXTS_TO_THE_ACTIVE_NUMBER = frozenset({"sign_in", "reauth", "change_current"})
 
 
 class SMSChannel(Channel):
@@ -44,10 +47,12 @@ class SMSChannel(Channel):
             return "superseded"  # "Resend code" replaced this code with a newer one
         if challenge.used_at is not None or clock.now() >= challenge.expires_at:
             return "expired"
-        if challenge.number != delivery.to or (
-            challenge.device_id is not None and challenge.device.number != delivery.to
-        ):
+        if challenge.number != delivery.to:
             return "number_changed"
+        if payload.get("purpose") in TEXTS_TO_THE_ACTIVE_NUMBER and (
+            challenge.device is None or challenge.device.number != delivery.to
+        ):
+            return "number_changed"  # the user's number changed after this text was queued
         return ""
 
     def on_sent(self, delivery: Delivery, payload: dict) -> None:

@@ -1,12 +1,12 @@
 """The Text Messages method as sign-in step 2 and re-authentication see it."""
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from mfa.base import ChallengeContext, Method, VerifyResult
-from mfa.sms import flows
+from mfa.sms import challenges, flows
 from mfa.sms.app_settings import app_settings
-from mfa.sms.gateways import GatewayError
 from mfa.sms.models import SMSDevice
 
 
@@ -25,48 +25,49 @@ class SMSMethod(Method):
         return SMSDevice.objects.filter(confirmed=True)
 
     def status_detail(self, user) -> str:
-        device = flows.active_device(user)
+        device = challenges.active_device(user)
         return device.masked_number if device else ""
 
     def begin_challenge(self, request: HttpRequest, user, *, purpose, resend: bool = False) -> ChallengeContext:
-        """Text a code unless this step already has a usable (or deliberately dead) one.
+        """Queue a text unless this step already has a usable (or deliberately dead) code.
 
         Refreshing the page must not cost another text: a new code goes out
         only on "Resend code", or when this step has no code yet or its last
-        one was used or expired. A dead code (too many wrong tries) and a
-        failed send wait for the person to press "Resend code".
+        one was used or expired. A dead code (too many wrong tries) and a text
+        that could not be sent wait for the person to press "Resend code".
         """
-        device = flows.active_device(user)
-        nonce = flows.challenge_nonce(request, purpose, create=True)
-        state = flows.challenge_state(flows.current_challenge(user, purpose, nonce))
+        device = challenges.active_device(user)
+        nonce = challenges.challenge_nonce(request, purpose, create=True)
+        challenge = challenges.current_challenge(user, purpose, nonce)
         outcome = None
         # Re-authentication is reached by a plain link, which another site
         # could open in the user's browser: there a text goes out only on a
         # POST (the "Text me a code" button), never on a GET.
-        may_send = purpose != flows.REAUTH or request.method == "POST"
-        if device is not None and nonce and (resend or (may_send and self._should_send(user, purpose, nonce, state))):
-            outcome = flows.send_code(request, user=user, purpose=purpose, nonce=nonce, number=device.number,
-                                      device=device)
-            state = flows.challenge_state(flows.current_challenge(user, purpose, nonce))
-        return self._context(user, device, purpose, nonce, state, outcome, resend)
+        may_send = purpose != challenges.REAUTH or request.method == "POST"
+        state = challenges.challenge_state(challenge)
+        if device is not None and nonce and (resend or (may_send and state in ("none", "used", "expired"))):
+            outcome = challenges.send_code(request, user=user, purpose=purpose, nonce=nonce, number=device.number,
+                                           device=device)
+            challenge = challenges.current_challenge(user, purpose, nonce)
+            state = challenges.challenge_state(challenge)
+        return self._context(user, device, purpose, nonce, state, challenge, outcome, resend)
 
-    @staticmethod
-    def _should_send(user, purpose: str, nonce: str, state: str) -> bool:
-        return state in ("none", "used", "expired") and not flows.recent_send_failure(user.pk, purpose, nonce)
-
-    def _context(self, user, device, purpose, nonce, state, outcome, resend) -> ChallengeContext:
+    def _context(self, user, device, purpose, nonce, state, challenge, outcome, resend) -> ChallengeContext:
         masked = device.masked_number if device else ""
+        delivery = challenges.delivery_status(challenge)
         error = ""
         if outcome is not None and not outcome.sent:
             error = outcome.message
-        elif state in ("dead", "expired") and outcome is None:
-            error = str(flows.CHECK_ERRORS[state])
-        elif state == "none" and outcome is None and device is not None:
-            failure = flows.recent_send_failure(user.pk, purpose, nonce)
-            error = GatewayError(failure).message if failure else ""
+        elif delivery.state == "failed":
+            error = delivery.message
+        elif state in ("dead", "expired"):
+            error = str(challenges.CHECK_ERRORS[state])
         awaiting_request = state == "none" and outcome is None and not error
-        if outcome is not None and outcome.sent:
+        if outcome is not None and outcome.sent and delivery.state == "sent":
             notice = _("We sent a new code to %(number)s.") if resend else _("We sent a code to %(number)s.")
+        elif outcome is not None and outcome.sent:
+            notice = _("We are sending a new code to %(number)s.") if resend else _(
+                "We are sending a code to %(number)s.")
         elif awaiting_request:
             notice = _("Press \"Text me a code\" and we will text a code to %(number)s.")
         else:
@@ -79,13 +80,15 @@ class SMSMethod(Method):
                 "state": state,
                 "awaiting_request": awaiting_request,
                 "error": error,
-                "cooldown": flows.resend_wait(user.pk, purpose, nonce) if nonce else 0,
+                "delivery": delivery,
+                "status_url": f"{reverse('sms_delivery_status')}?step={purpose}",
+                "cooldown": challenges.resend_wait(user.pk, purpose, nonce) if nonce else 0,
                 "validity_minutes": max(1, app_settings.CODE_VALIDITY // 60),
             },
         )
 
     def verify(self, request: HttpRequest, user, code: str, *, purpose) -> VerifyResult:
-        result, device = flows.verify_for_step(request, user=user, purpose=purpose, code=code)
+        result, device = challenges.verify_for_step(request, user=user, purpose=purpose, code=code)
         if result.ok:
             return VerifyResult(ok=True, device=device)
         return VerifyResult(ok=False, error=result.error, message=result.message,

@@ -67,6 +67,10 @@ class SMSChallenge(models.Model):
     failures = models.PositiveSmallIntegerField(default=0)
     sends = models.PositiveSmallIntegerField(default=1)
     used_at = models.DateTimeField(null=True, blank=True)
+    # The outbox row of the text that carries this code: the page reads
+    # "Sending…", "Sent" or the failure from it.
+    delivery = models.ForeignKey("accounts.Delivery", null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="+")
 
     class Meta:
         constraints = [

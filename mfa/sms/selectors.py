@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from accounts.app_settings import app_settings as accounts_settings
 from accounts.client import describe_browser
 from accounts.models import AuditEvent
-from mfa.sms.flows import SENT
+from mfa.sms.delivery import SENT
 from mfa.sms.models import Purpose
 
 

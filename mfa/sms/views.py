@@ -3,16 +3,18 @@
 Views parse input, call one flow, and render or redirect.
 """
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts import signin
 from accounts.reauth import reauthentication_required
 from mfa import policy
 from mfa.registry import get_method
-from mfa.sms import flows
+from mfa.sms import challenges, flows
 from mfa.sms.forms import CodeForm, PhoneNumberForm
 from mfa.sms.phone import format_number, mask_number
 
@@ -96,7 +98,9 @@ def verify_view(request: HttpRequest) -> HttpResponse:
     shown = mask_number(state["number"]) if state["stage"] == flows.CHANGE_CURRENT else format_number(state["number"])
     return render(request, "mfa/sms/verify.html", {
         "form": form, "stage": state["stage"], "number": shown,
-        "cooldown": flows.resend_wait(request.user.pk, state["stage"], state["nonce"]),
+        "cooldown": challenges.resend_wait(request.user.pk, state["stage"], state["nonce"]),
+        "delivery": challenges.status_for_step(request.user, state["stage"], state["nonce"]),
+        "status_url": f"{reverse('sms_delivery_status')}?step=setup",
     })
 
 
@@ -124,3 +128,35 @@ def disable_view(request: HttpRequest) -> HttpResponse:
     else:
         refusal = policy.disable_refusal(request.user, flows.METHOD_KEY)
     return render(request, "mfa/sms/disable.html", {"refusal": refusal})
+
+
+@never_cache
+@require_GET
+def delivery_status_view(request: HttpRequest) -> JsonResponse:
+    """Where the text of this session's current step is, for the page's script to show.
+
+    ``?step=`` names the step: "sign_in" (step 2, before the user is signed
+    in), "reauth" or "setup". It reads only this session's own step and says
+    nothing but the state and its sentence.
+    """
+    user, purpose, nonce = _step_of_session(request, request.GET.get("step", ""))
+    if user is None:
+        return JsonResponse({"state": "none", "message": ""}, status=404)
+    status = challenges.status_for_step(user, purpose, nonce)
+    return JsonResponse({"state": status.state, "message": status.message})
+
+
+delivery_status_view.allowed_during_partial_sign_in = True
+
+
+def _step_of_session(request: HttpRequest, step: str) -> tuple[object | None, str, str]:
+    if step == challenges.SIGN_IN:
+        return signin.pending_user(request), step, signin.pending_attempt_id(request)
+    if not request.user.is_authenticated:
+        return None, "", ""
+    if step == challenges.REAUTH:
+        return request.user, step, challenges.challenge_nonce(request, step)
+    state = flows.setup_state(request) if step == "setup" else None
+    if state is None or state["stage"] == flows.NEW_NUMBER:
+        return None, "", ""
+    return request.user, state["stage"], state["nonce"]

@@ -18,17 +18,19 @@ class Receipt:
     reference: str = ""  # Twilio's message SID, the outbox row id, ...
 
 
-# Stable error codes -> what the person sees. "or use another method" keeps a
-# way in when texts cannot be sent.
+# Stable error codes -> the reason the person reads after "We could not send
+# the text: ". Each says what to do; "or use another method" keeps a way in
+# when texts cannot be sent.
 ERROR_MESSAGES = {
-    "invalid_number": _("This phone number is not valid, so no text was sent. Check the number."),
-    "not_mobile": _("This number cannot receive text messages (it may be a landline), so no text was sent."),
-    "country_blocked": _("We cannot send text messages to this country, so no text was sent."),
-    "busy": _("The text message service is busy. No text was sent; try again in a minute."),
-    "unavailable": _("The text message service is not available right now. No text was sent; try again shortly."),
-    "timeout": _("The text message service did not answer in time. No text was sent; try again."),
+    "invalid_number": _("This phone number is not valid. Check the number."),
+    "not_mobile": _("This number cannot receive text messages (it may be a landline). Use a mobile number."),
+    "country_blocked": _("We cannot send text messages to this country. Use another method."),
+    "busy": _("The text message service is busy. Press “Resend code” in a minute, or use another method."),
+    "unavailable": _("The text message service is not available right now. "
+                     "Press “Resend code” shortly, or use another method."),
+    "timeout": _("The text message service did not answer in time. Press “Resend code”, or use another method."),
     "not_configured": _("Text messages are not set up on this server. Use another method."),
-    "failed": _("The text message could not be sent. Try again later."),
+    "failed": _("The text message could not be sent. Press “Resend code”, or use another method."),
 }
 
 

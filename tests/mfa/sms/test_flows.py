@@ -4,6 +4,7 @@ from django.db import transaction
 
 from accounts.models import AuditEvent
 from mfa.sms import flows
+from mfa.sms.delivery import SENT
 from mfa.sms.models import OutboxMessage, SMSChallenge
 from tests.mfa.sms.conftest import NUMBER, enrol_sms, flow_request, last_code, last_text, texts_to
 
@@ -35,7 +36,7 @@ def test_text_is_sent_only_after_the_transaction_commits(sms_user):
     before = texts_to(NUMBER)
     with transaction.atomic():
         outcome = send(sms_user)
-        assert outcome.queued and texts_to(NUMBER) == before
+        assert outcome.sent and texts_to(NUMBER) == before
     assert texts_to(NUMBER) == before + 1
 
 
@@ -207,7 +208,7 @@ def test_code_to_a_replaced_number_no_longer_counts(sms_user):
 def test_send_is_audited_with_masked_number_and_no_code(sms_user):
     send(sms_user)
 
-    event = AuditEvent.objects.filter(event_type=flows.SENT, target_user=sms_user).first()
+    event = AuditEvent.objects.filter(event_type=SENT, target_user=sms_user).first()
     assert event.data["to"] == "•••• ••• 2671"
     assert event.data["purpose"] == "sign_in"
     assert last_code() not in str(event.data)

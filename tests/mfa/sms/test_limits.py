@@ -3,7 +3,8 @@ import pytest
 from django.core.cache import cache
 
 from accounts.models import AuditEvent
-from mfa.sms import flows
+from mfa.sms import challenges, flows
+from mfa.sms.delivery import SENT
 from tests.mfa.sms.conftest import NUMBER, OTHER_NUMBER, enrol_sms, flow_request
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -109,12 +110,12 @@ def test_agency_has_a_daily_cap_across_its_users(acme, solo, settings, day_start
 
 def test_refused_text_is_audited_without_sending(enrolled):
     send(enrolled)
-    before = AuditEvent.objects.filter(event_type=flows.SENT).count()
+    before = AuditEvent.objects.filter(event_type=SENT).count()
 
     send(enrolled)
 
-    assert AuditEvent.objects.filter(event_type=flows.SENT).count() == before
-    event = AuditEvent.objects.filter(event_type=flows.LIMITED).first()
+    assert AuditEvent.objects.filter(event_type=SENT).count() == before
+    event = AuditEvent.objects.filter(event_type=challenges.LIMITED).first()
     assert event.data == {"limit": "cooldown", "retry_after": 30, "purpose": "sign_in"}
 
 

@@ -11,6 +11,7 @@ from mfa.backup_codes import flows as backup_flows
 from mfa.registry import get_method
 from mfa.sms import flows
 from mfa.sms.app_settings import app_settings
+from mfa.sms.delivery import SEND_FAILED
 from mfa.sms.models import OutboxMessage, SMSChallenge, SMSDevice
 from tests.conftest import PASSWORD, reauthenticate, sign_in
 from tests.mfa.sms.conftest import NUMBER, OTHER_NUMBER, flow_request, last_code, start_sign_in, texts_to
@@ -149,13 +150,14 @@ def test_wrong_code_at_set_up_counts_and_audits(sudo_client, user, next_codes):
 def test_twilio_refusal_at_set_up_shows_on_the_number(sudo_client, user, fake_twilio):
     fake_twilio.fail_next(21614)
 
-    response = sudo_client.post(MANAGE, {"number": NUMBER})
+    response = sudo_client.post(MANAGE, {"number": NUMBER}, follow=True)
 
-    assert response.status_code == 200
-    assert "This number cannot receive text messages (it may be a landline)" in page(response)
+    assert response.redirect_chain == [(VERIFY, 302)]
+    text = page(response)
+    assert "We could not send the text: This number cannot receive text messages (it may be a landline)" in text
+    assert "We texted" not in text
     assert not SMSDevice.objects.filter(user=user).exists()
-    assert not SMSChallenge.objects.filter(user=user).exists()
-    assert AuditEvent.objects.get(event_type=flows.SEND_FAILED).data["twilio_code"] == 21614
+    assert AuditEvent.objects.get(event_type=SEND_FAILED).data["twilio_code"] == 21614
 
 
 def test_resend_on_set_up_page_respects_cooldown(sudo_client, clock, next_codes):
