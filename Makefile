@@ -22,12 +22,16 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The outbox worker (manage.py outbox_worker) sends emails and texts beside
+# runserver; it stops with it.
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
-	@echo "Texts (no phone needed): http://127.0.0.1:8000/dev/sms-outbox/"
+	@echo "Texts (no phone needed): http://127.0.0.1:8000/dev/sms-outbox/   Emails: printed below"
 	@echo "Serving http://127.0.0.1:8000/  (Ctrl-C to stop)"
-	$(BIN)/python manage.py runserver 127.0.0.1:8000
+	@$(BIN)/python manage.py outbox_worker & worker=$$!; \
+	  trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	  $(BIN)/python manage.py runserver 127.0.0.1:8000
 
 # Debian packages the tests need: chromium for the browser tests, zbar-tools
 # to read QR codes off the page as a phone would.
