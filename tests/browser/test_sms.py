@@ -55,3 +55,28 @@ def test_enrol_text_messages_then_sign_in_with_texted_code(page, user):
     expect(page.locator("#texts-sent")).to_contain_text("•••• ••• 2671")
     expect(page.locator("#sign-in-activity")).to_contain_text("sms")
     assert csp_errors == []
+
+
+def test_step_two_turns_sending_into_sent_without_a_reload(page, user, settings):
+    """The worker sends the text after the page was served; the page's script notices, with no CSP error."""
+    from accounts.delivery import engine
+    from tests.mfa.sms.conftest import enrol_sms
+
+    enrol_sms(user)
+    settings.ACCOUNTS_DELIVERY_QUEUE = "poll"  # the web side only queues, as in production
+    csp_errors = []
+    page.on("console", lambda message: csp_errors.append(message.text)
+            if "Content Security Policy" in message.text else None)
+    sign_in_page(page, user.email, code=None)
+    status = page.locator("#sms-delivery")
+    expect(status).to_have_text("Sending the text…")
+    url_before = page.url
+
+    assert engine.deliver_due() == {"sent": 1}  # the worker's turn
+
+    expect(status).to_have_text("Sent.")
+    assert page.url == url_before
+    page.get_by_label("Code").fill(last_code(NUMBER))
+    page.get_by_role("button", name="Verify").click()
+    expect(page).to_have_url(re.compile(r"/account/profile/$"))
+    assert csp_errors == []
