@@ -36,11 +36,16 @@ def check_cache() -> None:
 
 
 def check_broker() -> None:
-    """Connect to the Celery broker when the outbox uses Celery (skipped otherwise)."""
+    """Connect once to the Celery broker when the outbox uses Celery (skipped otherwise).
+
+    No retries and short socket timeouts: a probe gives up after a few
+    seconds, and an answer that comes later tells the load balancer nothing.
+    """
     from ctm_auth.celery import app
 
-    with app.connection_for_write() as broker:
-        broker.ensure_connection(max_retries=1, timeout=BROKER_TIMEOUT)
+    options = {"socket_connect_timeout": BROKER_TIMEOUT, "socket_timeout": BROKER_TIMEOUT}
+    with app.connection_for_write(transport_options=options) as broker:
+        broker.ensure_connection(max_retries=0, timeout=BROKER_TIMEOUT)
 
 
 def readiness() -> dict[str, str]:

@@ -79,3 +79,33 @@ def test_production_ignores_debug_from_the_environment():
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["False", "True"]
+
+
+def production_setting(code: str, **overrides: str | None) -> list[str]:
+    """Print values from a fresh production Python; return its words."""
+    result = manage("shell", "--no-imports", "-c", code, env=production_env(**overrides))
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split()
+
+
+def test_production_reads_the_text_message_gateway_from_the_environment():
+    code = ("from django.conf import settings; from mfa.sms.gateways import backend_path; "
+            "print(settings.MFA_SMS_BACKEND, backend_path())")
+
+    assert production_setting(code, MFA_SMS_BACKEND="console") == [
+        "console", "mfa.sms.gateways.console.ConsoleGateway"]
+    assert production_setting(code, MFA_SMS_BACKEND=None)[0] == "twilio"
+
+
+def test_check_deploy_warns_when_the_environment_deploys_a_development_gateway():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=production_env(MFA_SMS_BACKEND="console"))
+
+    assert result.returncode != 0
+    assert "mfa_sms.W001" in result.stderr and "MFA_SMS_BACKEND is a development gateway" in result.stderr
+
+
+def test_production_email_timeout_defaults_to_ten_seconds():
+    code = "from django.conf import settings; print(settings.EMAIL_TIMEOUT)"
+
+    assert production_setting(code, EMAIL_TIMEOUT=None) == ["10"]
+    assert production_setting(code, EMAIL_TIMEOUT="3") == ["3"]

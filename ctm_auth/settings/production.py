@@ -37,3 +37,9 @@ STORAGES = {
 # so a restarted PostgreSQL costs one reconnect, not an error page.
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A PostgreSQL that accepts connections but never answers (overloaded,
+    # failing over) must cost a request seconds, not hold a worker until
+    # gunicorn kills it: /readyz then names the database and pages answer 503.
+    # A DATABASE_URL's ?connect_timeout= wins.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env_int("DB_CONNECT_TIMEOUT", 3))
