@@ -14,7 +14,6 @@ from mfa.app_settings import app_settings as mfa_settings
 from mfa.sms import challenges
 from mfa.sms.delivery import DROPPED, SENT
 from mfa.sms.models import OutboxMessage, SMSChallenge
-from tests.conftest import PASSWORD
 from tests.mfa.sms.conftest import NUMBER, OTHER_NUMBER, flow_request, last_code, start_sign_in, texts_to
 
 pytestmark = pytest.mark.django_db(transaction=True)
