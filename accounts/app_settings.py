@@ -91,6 +91,11 @@ class AppSettings(PrefixedSettings):
         return self._setting("DELIVERY_BATCH_SIZE", 100)
 
     @property
+    def DELIVERY_RETENTION_DAYS(self) -> int:
+        """Days a sent, failed, dead or dropped row stays listed before the daily prune deletes it."""
+        return self._setting("DELIVERY_RETENTION_DAYS", 30)
+
+    @property
     def EMAIL_DEADLINE(self) -> int:
         """Seconds an account notice keeps being retried before it is given up."""
         return self._setting("EMAIL_DEADLINE", 24 * 60 * 60)

@@ -91,6 +91,12 @@ DATABASES = {
         conn_max_age=env_int("DB_CONN_MAX_AGE", 0),
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # runserver and the outbox worker share the file: a writer waits for the
+    # other's write (IMMEDIATE takes the write lock up front, so two
+    # transactions never deadlock upgrading a read lock) instead of failing
+    # with "database is locked".
+    DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL", "")
@@ -190,6 +196,7 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5, "visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULE = {
     "sweep-outbox": {"task": "accounts.sweep_outbox", "schedule": ACCOUNTS_DELIVERY_SWEEP_INTERVAL},
+    "prune-outbox": {"task": "accounts.prune_outbox", "schedule": 6 * 60 * 60},
 }
 
 # Number of reverse proxies in front of the app whose X-Forwarded-For entries
