@@ -24,7 +24,9 @@ def classify_smtp_error(exc: Exception) -> DeliveryError:
         return DeliveryError("recipient_refused", permanent=permanent, detail={"smtp_code": codes[0] if codes else 0})
     if isinstance(exc, smtplib.SMTPResponseException):
         return DeliveryError("smtp_error", detail={"smtp_code": exc.smtp_code})
-    if isinstance(exc, TimeoutError):
+    # smtplib re-raises a read that timed out (a server that never greets) as
+    # SMTPServerDisconnected; the timeout is its context.
+    if isinstance(exc, TimeoutError) or isinstance(exc.__context__, TimeoutError):
         return DeliveryError("timeout", detail={"timeout": settings.EMAIL_TIMEOUT})
     return DeliveryError("smtp_unavailable", detail={"exception": type(exc).__name__})
 

@@ -72,6 +72,11 @@ def _deliver_channel(channel: Channel, ids: list[int]):
             if reason:
                 yield _give_up(channel, delivery, payload, DeliveryState.DROPPED, DeliveryError(reason))
                 continue
+            if delivery.deadline <= clock.now():
+                # Sending is pointless now (the workers were down, say): give
+                # it up here, as the sweep would, instead of sending it late.
+                yield _give_up(channel, delivery, payload, DeliveryState.DEAD, _deadline_error(delivery))
+                continue
             if connection_cm is None:
                 connection_cm = channel.connection()
                 try:
@@ -199,10 +204,15 @@ def _expire(now: datetime) -> int:
     expired = 0
     for delivery in Delivery.objects.filter(state=DeliveryState.PENDING, deadline__lte=now).select_related("user"):
         channel = get_channel(delivery.channel)
-        error = DeliveryError(delivery.last_error or "deadline_passed", detail=delivery.last_error_detail)
-        if _give_up(channel, delivery, _payload(delivery), DeliveryState.DEAD, error) == DeliveryState.DEAD:
+        if _give_up(channel, delivery, _payload(delivery), DeliveryState.DEAD,
+                    _deadline_error(delivery)) == DeliveryState.DEAD:
             expired += 1
     return expired
+
+
+def _deadline_error(delivery: Delivery) -> DeliveryError:
+    """The error a row past its deadline is given up with: its last failure, if it had one."""
+    return DeliveryError(delivery.last_error or "deadline_passed", detail=delivery.last_error_detail)
 
 
 def deliver_due(*, limit: int | None = None, now: datetime | None = None) -> dict[str, int]:
