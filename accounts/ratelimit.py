@@ -1,51 +1,79 @@
-"""Fixed-window counters in the Django cache (Redis in production).
+"""Fixed-window counters, shared by every worker and app server.
 
-The state must be shared by every worker and app server, so it never lives
-in process memory; the local-memory cache is only the single-process default.
+The state never lives in process memory. ``Limit`` keeps it in the Django
+cache (Redis in production; local memory only in the single-process
+default): fast, and right for per-IP and per-number budgets that may be lost
+on a Redis restart. ``DatabaseLimit`` keeps it in FailureCount rows, beside
+the accounts it protects: a Redis restart must not lift a lock-out.
+
+Both count a hit before checking it (``take``), so parallel requests cannot
+all pass a check-then-count gap. When the cache cannot be reached, ``Limit``
+fails closed (CacheUnavailable, a 503) for everything that checks, and does
+its refunds on a best-effort basis.
 """
 import hashlib
+import logging
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.db.models import F, QuerySet
 
+from accounts.models import FailureCount
 from ctm_auth import clock
+from ctm_auth.faults import CACHE_ERRORS, CacheUnavailable
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Limit:
-    """At most ``max_hits`` per ``window`` seconds for one identifier in ``scope``."""
+class FixedWindowLimit:
+    """At most ``max_hits`` per ``window`` seconds for one identifier in ``scope``.
+
+    Subclasses say where the counts are kept (the ``_count``, ``_increment``,
+    ``_decrement`` and ``_clear`` hooks); the arithmetic is the same for both.
+    """
 
     scope: str
     max_hits: int
     window: int
 
-    def _key(self, identifier: str, bucket: int) -> str:
-        # Hash the identifier: it may be an email address, and cache keys
-        # should hold no personal data and no characters memcached rejects.
-        digest = hashlib.sha256(identifier.encode()).hexdigest()[:32]
-        return f"rl:{self.scope}:{digest}:{bucket}"
+    @staticmethod
+    def _digest(identifier: str) -> str:
+        # Hashed: the identifier may be an email address, and neither cache
+        # keys nor table rows should hold personal data.
+        return hashlib.sha256(identifier.encode()).hexdigest()
 
     def _bucket(self) -> tuple[int, float]:
         now = clock.timestamp()
         return int(now // self.window), now
 
+    def _window_end(self, bucket: int) -> int:
+        return (bucket + 1) * self.window
+
+    def _count(self, identifier: str, bucket: int) -> int:
+        raise NotImplementedError
+
+    def _increment(self, identifier: str, bucket: int) -> int:
+        raise NotImplementedError
+
+    def _decrement(self, identifier: str, bucket: int) -> None:
+        raise NotImplementedError
+
+    def _clear(self, identifier: str, bucket: int) -> None:
+        raise NotImplementedError
+
     def retry_after(self, identifier: str) -> int:
         """Return seconds until another hit is allowed; 0 when allowed now."""
         bucket, now = self._bucket()
-        if cache.get(self._key(identifier, bucket), 0) < self.max_hits:
+        if self._count(identifier, bucket) < self.max_hits:
             return 0
-        return max(1, int((bucket + 1) * self.window - now + 0.999))
+        return max(1, int(self._window_end(bucket) - now + 0.999))
 
     def hit(self, identifier: str) -> int:
         """Count one hit atomically and return the count in this window."""
-        bucket, _ = self._bucket()
-        key = self._key(identifier, bucket)
-        cache.add(key, 0, timeout=self.window + 5)
-        try:
-            return cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.add(key, 1, timeout=self.window + 5)
-            return 1
+        return self._increment(identifier, self._bucket()[0])
 
     def take(self, identifier: str) -> tuple[int, int]:
         """Count a hit first; return (seconds to wait or 0, the bucket it was counted in).
@@ -55,24 +83,14 @@ class Limit:
         hit is handed straight back: it did not happen.
         """
         bucket, _ = self._bucket()
-        key = self._key(identifier, bucket)
-        cache.add(key, 0, timeout=self.window + 5)
-        try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.add(key, 1, timeout=self.window + 5)
-            count = 1
-        if count <= self.max_hits:
+        if self._increment(identifier, bucket) <= self.max_hits:
             return 0, bucket
         self.give_back(identifier, bucket)
         return max(1, self.retry_after(identifier)), bucket
 
     def give_back(self, identifier: str, bucket: int) -> None:
         """Hand back a slot taken with take(): what it paid for did not happen."""
-        try:
-            cache.decr(self._key(identifier, bucket))
-        except ValueError:  # the window ended meanwhile: nothing left to give back
-            pass
+        self._decrement(identifier, bucket)
 
     def consume(self, identifier: str) -> int:
         """Count a hit if allowed; return 0 on success or seconds to wait.
@@ -80,11 +98,124 @@ class Limit:
         The increment comes first and is checked after, so two workers racing
         for the last slot cannot both get it.
         """
-        count = self.hit(identifier)
-        if count <= self.max_hits:
+        if self.hit(identifier) <= self.max_hits:
             return 0
         return self.retry_after(identifier)
 
     def reset(self, identifier: str) -> None:
-        bucket, _ = self._bucket()
-        cache.delete(self._key(identifier, bucket))
+        """Forget this window's hits (after a success that proves the caller)."""
+        self._clear(identifier, self._bucket()[0])
+
+
+@dataclass(frozen=True)
+class Limit(FixedWindowLimit):
+    """A fixed-window limit kept in the Django cache; fails closed when the cache is down."""
+
+    def _key(self, identifier: str, bucket: int) -> str:
+        # 32 hex digits: short keys, and no characters memcached rejects.
+        return f"rl:{self.scope}:{self._digest(identifier)[:32]}:{bucket}"
+
+    def _count(self, identifier: str, bucket: int) -> int:
+        try:
+            return cache.get(self._key(identifier, bucket), 0)
+        except CACHE_ERRORS:
+            raise CacheUnavailable("cache") from None
+
+    def _increment(self, identifier: str, bucket: int) -> int:
+        key = self._key(identifier, bucket)
+        try:
+            cache.add(key, 0, timeout=self.window + 5)
+            try:
+                return cache.incr(key)
+            except ValueError:  # expired between add and incr
+                cache.add(key, 1, timeout=self.window + 5)
+                return 1
+        except CACHE_ERRORS:
+            # Fail closed: a limit that cannot count must not let the attempt through.
+            raise CacheUnavailable("cache") from None
+
+    def _decrement(self, identifier: str, bucket: int) -> None:
+        try:
+            cache.decr(self._key(identifier, bucket))
+        except ValueError:  # the window ended meanwhile: nothing left to give back
+            pass
+        except CACHE_ERRORS as error:
+            # A refund: losing it costs the caller one slot, never safety.
+            logger.warning("rate limit %s: cache unavailable, slot not given back (%s)",
+                           self.scope, type(error).__name__)
+
+    def _clear(self, identifier: str, bucket: int) -> None:
+        try:
+            cache.delete(self._key(identifier, bucket))
+        except CACHE_ERRORS as error:
+            logger.warning("rate limit %s: cache unavailable, count not reset (%s)",
+                           self.scope, type(error).__name__)
+
+
+def _as_datetime(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, tz=timezone.utc)
+
+
+@dataclass(frozen=True)
+class DatabaseLimit(FixedWindowLimit):
+    """A fixed-window limit kept in FailureCount rows, for per-account budgets.
+
+    The database is where the accounts are, so a lock-out outlives a Redis
+    restart, and a request that can reach the account can reach its count.
+    Each count commits on its own: call it outside any transaction that may
+    roll back, or a failed attempt would be forgotten with it.
+    """
+
+    def _rows(self, identifier: str) -> QuerySet[FailureCount]:
+        return FailureCount.objects.filter(scope=self.scope, key_digest=self._digest(identifier))
+
+    def _count(self, identifier: str, bucket: int) -> int:
+        counts = self._rows(identifier).filter(window_start=bucket).values_list("count", flat=True)
+        return counts.first() or 0
+
+    def _increment(self, identifier: str, bucket: int) -> int:
+        """Add one in the database and return the new count.
+
+        The UPDATE locks the row until the block commits, so the count read
+        back is this hit's own: two racing workers get two different numbers.
+        """
+        row = self._rows(identifier).filter(window_start=bucket)
+        while True:
+            with transaction.atomic():
+                if row.update(count=F("count") + 1):
+                    return row.values_list("count", flat=True).get()
+            if self._create(identifier, bucket):
+                return 1
+            # Another worker created the row first: count on it (the loop ends
+            # unless a reset deletes the row between every two attempts).
+
+    def _create(self, identifier: str, bucket: int) -> bool:
+        """Start this window's row at 1; False when another worker just did."""
+        try:
+            with transaction.atomic():
+                FailureCount.objects.create(
+                    scope=self.scope, key_digest=self._digest(identifier), window_start=bucket,
+                    count=1, expires_at=_as_datetime(self._window_end(bucket)),
+                )
+        except IntegrityError:
+            return False
+        # A new window: this key's earlier rows are over, so the table stays small.
+        self._rows(identifier).filter(expires_at__lte=clock.now()).delete()
+        return True
+
+    def _decrement(self, identifier: str, bucket: int) -> None:
+        # count > 0: a window that was reset meanwhile has nothing to give back.
+        self._rows(identifier).filter(window_start=bucket, count__gt=0).update(count=F("count") - 1)
+
+    def _clear(self, identifier: str, bucket: int) -> None:
+        self._rows(identifier).delete()  # every window's row: the ended ones are of no use either
+
+
+def delete_expired_failure_counts() -> int:
+    """Delete the FailureCount rows of windows that are over; return how many.
+
+    ``DatabaseLimit`` prunes a key's old rows when that key starts a new
+    window; this sweeps keys that never come back (for a periodic job).
+    """
+    deleted, _per_model = FailureCount.objects.filter(expires_at__lte=clock.now()).delete()
+    return deleted

@@ -18,7 +18,7 @@ from accounts import audit
 from accounts.app_settings import app_settings
 from accounts.client import rate_limit_network
 from accounts.models import User, normalize_email_address
-from accounts.ratelimit import Limit
+from accounts.ratelimit import DatabaseLimit, Limit
 from ctm_auth import clock
 from mfa.app_settings import app_settings as mfa_settings
 from mfa.registry import active_methods
@@ -29,12 +29,14 @@ AUTH_STARTED_SESSION_KEY = "auth_started_at"
 LAST_ACTIVITY_SESSION_KEY = "last_activity_at"
 
 
-def account_failure_limit() -> Limit:
+def account_failure_limit() -> DatabaseLimit:
+    """The per-account budget, in the database: a Redis restart must not lift a lock-out."""
     failures, window = app_settings.LOGIN_FAILURES_PER_ACCOUNT
-    return Limit("signin-account", failures, window)
+    return DatabaseLimit("signin-account", failures, window)
 
 
 def ip_failure_limit() -> Limit:
+    """The per-IP budget, in the cache: it fails closed (503) while Redis is down."""
     failures, window = app_settings.LOGIN_FAILURES_PER_IP
     return Limit("signin-ip", failures, window)
 
@@ -91,9 +93,10 @@ def check_password_step(request: HttpRequest, *, email: str, password: str) -> P
     return PasswordOutcome(user=user)
 
 
-def known_device_failure_limit() -> Limit:
+def known_device_failure_limit() -> DatabaseLimit:
+    """A known browser's own per-account budget, in the database like the account's."""
     failures, window = app_settings.LOGIN_FAILURES_PER_ACCOUNT
-    return Limit("signin-known-device", failures, window)
+    return DatabaseLimit("signin-known-device", failures, window)
 
 
 def remember_device(response: HttpResponse, user: User) -> None:

@@ -26,7 +26,7 @@ from accounts.forms import (
     ReauthenticationWithCodeForm,
     SignInForm,
 )
-from accounts.ratelimit import Limit
+from accounts.ratelimit import DatabaseLimit
 from accounts.selectors import profile_methods, recent_sign_in_activity
 from mfa.challenge import choose_method
 
@@ -143,9 +143,10 @@ def logout_view(request: HttpRequest) -> HttpResponse:
     return redirect(settings.LOGOUT_REDIRECT_URL)
 
 
-def reauth_failure_limit() -> Limit:
+def reauth_failure_limit() -> DatabaseLimit:
+    """Step-up's and password change's per-account budget, in the database (survives Redis)."""
     failures, window = app_settings.LOGIN_FAILURES_PER_ACCOUNT
-    return Limit("reauth-user", failures, window)
+    return DatabaseLimit("reauth-user", failures, window)
 
 
 @login_required

@@ -3,7 +3,12 @@
 Every request of a signed-in user asks ``requirement_for``; the answer is
 cached per user and costs one SQL query when it is not. The cache entry is
 dropped when the policy, a membership or one of the user's devices changes.
+
+The cache is only a shortcut: while Redis is unreachable the answer comes
+from the database, so signed-in pages keep working and the policy stays
+enforced, and dropping an entry never fails the change that caused it.
 """
+import logging
 import math
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,7 +18,10 @@ from django.db.models import Exists, OuterRef, Subquery
 
 from agencies.models import Agency, Membership
 from ctm_auth import clock
+from ctm_auth.faults import CACHE_ERRORS
 from mfa.registry import active_method_annotations, all_methods
+
+logger = logging.getLogger(__name__)
 
 CACHE_TIMEOUT = 15 * 60
 
@@ -76,22 +84,43 @@ def _compute(user) -> TwoFactorRequirement:
 
 
 def requirement_for(user) -> TwoFactorRequirement:
-    """Return the user's requirement, from the cache when possible."""
+    """Return the user's requirement, from the cache when possible, else from the database."""
     if getattr(user, "pk", None) is None:
         return NOT_REQUIRED
     key = _cache_key(user.pk)
-    cached = cache.get(key)
+    try:
+        cached = cache.get(key)
+    except CACHE_ERRORS as error:
+        # Skip the set too: a second call to a dead cache would only add its timeout.
+        _log_cache_error("read", error)
+        return _compute(user)
     if cached is not None:
         return TwoFactorRequirement(**cached)
     requirement = _compute(user)
-    cache.set(key, requirement.__dict__, CACHE_TIMEOUT)
+    try:
+        cache.set(key, requirement.__dict__, CACHE_TIMEOUT)
+    except CACHE_ERRORS as error:
+        _log_cache_error("store", error)
     return requirement
 
 
 def forget_user(user_id: int) -> None:
-    cache.delete(_cache_key(user_id))
+    """Drop the user's cached answer; never fails the change that made it stale."""
+    try:
+        cache.delete(_cache_key(user_id))
+    except CACHE_ERRORS as error:
+        _log_cache_error("forget", error)
 
 
 def forget_agency(agency: Agency) -> None:
+    """Drop the cached answers of the agency's members; never fails the policy change."""
     user_ids = Membership.objects.filter(agency=agency).values_list("user_id", flat=True)
-    cache.delete_many([_cache_key(user_id) for user_id in user_ids])
+    try:
+        cache.delete_many([_cache_key(user_id) for user_id in user_ids])
+    except CACHE_ERRORS as error:
+        _log_cache_error("forget", error)
+
+
+def _log_cache_error(action: str, error: BaseException) -> None:
+    logger.warning("two-factor policy: cache unavailable, could not %s an answer (%s)",
+                   action, type(error).__name__)

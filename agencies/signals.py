@@ -1,4 +1,8 @@
-"""Drop cached policy answers when what they were computed from changes."""
+"""Drop cached policy answers when what they were computed from changes.
+
+forget_user never raises for an unreachable cache, so a device or membership
+saved while Redis is down is saved, not answered with a 500.
+"""
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
@@ -13,7 +17,8 @@ def _forget_after_commit(user_id: int | None) -> None:
         forget_user(user_id)
         # A concurrent request may have re-cached the old answer before the
         # commit; forget again once the change is visible to everybody.
-        transaction.on_commit(lambda: forget_user(user_id))
+        # Robust: the change is committed by then, so nothing here may fail it.
+        transaction.on_commit(lambda: forget_user(user_id), robust=True)
 
 
 @receiver(post_save)
