@@ -11,6 +11,7 @@ import django_otp
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model, login
 from django.core import signing
+from django.dispatch import Signal
 from django.http import HttpRequest, HttpResponse
 from django.utils.crypto import constant_time_compare
 
@@ -24,6 +25,11 @@ from mfa.app_settings import app_settings as mfa_settings
 from mfa.registry import active_methods
 
 PENDING_SESSION_KEY = "signin_pending"
+
+# Sent with user_id and attempt_id when a half-done sign-in ends without
+# completing (signed out, expired, replaced by a new sign-in): a method drops
+# what it issued for that attempt. A signal, so accounts imports no method.
+sign_in_cancelled = Signal()
 DEVICE_COOKIE_SALT = "accounts.signin.known-device"
 AUTH_STARTED_SESSION_KEY = "auth_started_at"
 LAST_ACTIVITY_SESSION_KEY = "last_activity_at"
@@ -71,11 +77,13 @@ def check_password_step(request: HttpRequest, *, email: str, password: str) -> P
     device = known_device_id(request, known_user)
     account_key = account_limit_key(known_user, email_key)
     slots = [
+        # The cache-backed per-IP slot first: while Redis is down it refuses
+        # (503) before any account slot is spent, so an outage locks nobody out.
+        (ip_failure_limit(), rate_limit_network(request)),
         # A browser this account signed in from before keeps a budget of its
         # own, so strangers guessing the password cannot lock its owner out.
         (known_device_failure_limit(), f"{account_key}|{device}") if device
         else (account_failure_limit(), account_key),
-        (ip_failure_limit(), rate_limit_network(request)),
     ]
     taken = [(limit, key, *limit.take(key)) for limit, key in slots]
     wait = max(wait for _limit, _key, wait, _bucket in taken)
@@ -131,7 +139,8 @@ def needs_second_step(user: User) -> bool:
 
 
 def start_second_step(request: HttpRequest, user: User, *, next_url: str) -> None:
-    """Remember a half-done sign-in and rotate the session key."""
+    """Remember a half-done sign-in and rotate the session key (an earlier one in this session ends)."""
+    cancel_pending(request)
     request.session[PENDING_SESSION_KEY] = {
         # Identifies this one sign-in attempt, so a code issued for it (a
         # text, say) cannot complete another attempt.
@@ -176,7 +185,10 @@ def has_pending_sign_in(request: HttpRequest) -> bool:
 
 
 def cancel_pending(request: HttpRequest) -> None:
-    request.session.pop(PENDING_SESSION_KEY, None)
+    """End the half-done sign-in; methods drop what they issued for it (a queued text is never sent)."""
+    pending = request.session.pop(PENDING_SESSION_KEY, None)
+    if pending:
+        sign_in_cancelled.send(sender=User, user_id=pending.get("user_id"), attempt_id=pending.get("attempt_id", ""))
 
 
 def complete_sign_in(request: HttpRequest, user: User, *, device=None, method_key: str = "password") -> None:

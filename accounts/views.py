@@ -3,7 +3,7 @@ import math
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import logout, update_session_auth_hash
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render, resolve_url
@@ -15,9 +15,8 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
-from accounts import audit, notify, reauth, signin
+from accounts import audit, flows, reauth, signin
 from accounts.app_settings import app_settings
-from accounts.client import client_ip
 from accounts.forms import (
     CodeForm,
     PasswordChangeForm,
@@ -138,6 +137,7 @@ def logout_view(request: HttpRequest) -> HttpResponse:
     user = request.user if request.user.is_authenticated else None
     if user is not None:
         audit.record(request, audit.SIGN_OUT, actor=user)
+    signin.cancel_pending(request)  # signing out on step 2 cancels that sign-in and its text
     logout(request)  # flushes the session: its row is deleted server-side
     messages.info(request, _("You have signed out."))
     return redirect(settings.LOGOUT_REDIRECT_URL)
@@ -234,13 +234,7 @@ def password_change_view(request: HttpRequest) -> HttpResponse:
         return render(request, "accounts/password_change.html",
                       {"form": PasswordChangeForm(request.user), "throttled": throttled}, status=429)
     if request.method == "POST" and form.is_valid():
-        request.user.set_password(form.cleaned_data["new_password"])
-        request.user.save(update_fields=["password"])
-        # Keeps this session; every other session of the user ends, because
-        # their stored password hash no longer matches.
-        update_session_auth_hash(request, request.user)
-        audit.record(request, audit.PASSWORD_CHANGED)
-        notify.send(request.user, "accounts/email/password_changed", {"request_ip": client_ip(request)})
+        flows.change_password(request, user=request.user, new_password=form.cleaned_data["new_password"])
         messages.success(request, _("Your password was changed."))
         return redirect("accounts:profile")
     return render(request, "accounts/password_change.html", {"form": form})

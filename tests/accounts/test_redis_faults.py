@@ -265,6 +265,18 @@ def test_reauthenticate_lock_out_survives_a_redis_restart(client, user_with_mfa,
     assert client.get(SENSITIVE).status_code == 302  # still not re-authenticated
 
 
+def test_sign_ins_refused_during_an_outage_spend_no_account_slot(client, user, redis_server):
+    """Eleven 503s while Redis is down, then Redis is back: the right password still signs in."""
+    redis_server.stop()
+    for _ in range(11):
+        assert client.post(LOGIN, {"email": user.email, "password": PASSWORD}).status_code == 503
+
+    redis_server.start()
+
+    assert client.post(LOGIN, {"email": user.email, "password": PASSWORD}).status_code == 302
+    assert client.session.get("_auth_user_id") == str(user.pk)
+
+
 # -- the pieces: the cache limit fails closed, refunds and forgetting never raise --------
 
 def test_cache_limit_while_redis_is_down_refuses_to_count(redis_server):
