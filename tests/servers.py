@@ -3,6 +3,7 @@
 Each fault test starts its own server on a spare port and stops only that
 one, so the suite's shared PostgreSQL and Redis are never touched.
 """
+import contextlib
 import shutil
 import socket
 import subprocess
@@ -153,6 +154,10 @@ class SMTPServer:
             self._controller.stop()
             self._controller = None
         if self._hang_socket is not None:
+            # shutdown() wakes the thread blocked in accept(); close() alone would
+            # leave it holding the port, and the next accept() could not bind.
+            with contextlib.suppress(OSError):
+                self._hang_socket.shutdown(socket.SHUT_RDWR)
             self._hang_socket.close()
             self._hang_socket = None
         for connection in self._held:

@@ -45,6 +45,9 @@ class Channel:
     retry_cap: float = 60 * 60
     #: Tries after which a row is given up even before its deadline.
     max_attempts: int = 50
+    #: Keep a failed or dead row's payload, so ``manage.py outbox --retry`` can
+    #: send it again. False for a payload that holds a secret (a text's code).
+    keeps_failed_payload: bool = False
 
     @contextlib.contextmanager
     def connection(self) -> Iterator[object]:

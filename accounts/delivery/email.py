@@ -34,6 +34,7 @@ def classify_smtp_error(exc: Exception) -> DeliveryError:
 class EmailChannel(Channel):
     name = "email"
     max_attempts = 50
+    keeps_failed_payload = True  # an account notice holds no secret; an operator may resend it
 
     @property
     def retry_base(self) -> float:

@@ -60,6 +60,7 @@ def deliver(delivery_id: int) -> str:
 def _deliver_channel(channel: Channel, ids: list[int]):
     connection_cm = None
     connection = None
+    connect_error: DeliveryError | None = None
     try:
         for delivery_id in ids:
             # Claimed one at a time, just before sending, so each lease covers one send.
@@ -77,12 +78,17 @@ def _deliver_channel(channel: Channel, ids: list[int]):
                 # it up here, as the sweep would, instead of sending it late.
                 yield _give_up(channel, delivery, payload, DeliveryState.DEAD, _deadline_error(delivery))
                 continue
+            if connect_error is not None:
+                # The server could not be reached for this batch: the other rows
+                # wait for their retry rather than each paying the timeout again.
+                yield _failed(channel, delivery, payload, connect_error)
+                continue
             if connection_cm is None:
                 connection_cm = channel.connection()
                 try:
                     connection = connection_cm.__enter__()
                 except DeliveryError as error:
-                    connection_cm = None
+                    connection_cm, connect_error = None, error
                     yield _failed(channel, delivery, payload, error)
                     continue
             yield _send(channel, delivery, payload, connection)
@@ -152,9 +158,12 @@ def retry_delay(channel: Channel, attempts: int) -> float:
 
 def _give_up(channel: Channel, delivery: Delivery, payload: dict, state: str, error: DeliveryError) -> str:
     """Make the row final (its payload wiped) and tell the channel, exactly once."""
+    # A text's payload holds a code: it goes with the row's end. An email's
+    # may stay on a failed row, so an operator can send it again (outbox --retry).
+    keep_payload = channel.keeps_failed_payload and state in (DeliveryState.FAILED, DeliveryState.DEAD)
     ended = Delivery.objects.filter(pk=delivery.pk).exclude(state__in=Delivery.FINAL_STATES).update(
-        state=state, finished_at=clock.now(), lease_until=None, payload="",
-        last_error=error.code[:64], last_error_detail=error.detail,
+        state=state, finished_at=clock.now(), lease_until=None, last_error=error.code[:64],
+        last_error_detail=error.detail, **({} if keep_payload else {"payload": ""}),
     )
     if ended:
         delivery.state, delivery.last_error = state, error.code
@@ -221,3 +230,29 @@ def deliver_due(*, limit: int | None = None, now: datetime | None = None) -> dic
     ids = list(Delivery.objects.filter(state=DeliveryState.PENDING, next_attempt_at__lte=now)
                .order_by("next_attempt_at", "pk").values_list("pk", flat=True)[:limit or app_settings.DELIVERY_BATCH_SIZE])
     return deliver_batch(ids) if ids else {}
+
+
+def retry_final(delivery_ids: list[int], *, valid_for: float) -> list[int]:
+    """Put failed or dead rows that still hold their message back in the queue (an operator's retry).
+
+    Only rows whose payload was kept (emails) can be sent again; a text's
+    code died with its row. Returns the ids queued again.
+    """
+    now = clock.now()
+    candidates = list(Delivery.objects.filter(
+        pk__in=delivery_ids, state__in=(DeliveryState.FAILED, DeliveryState.DEAD),
+    ).exclude(payload="").values_list("pk", flat=True))
+    Delivery.objects.filter(pk__in=candidates).update(
+        state=DeliveryState.PENDING, attempts=0, next_attempt_at=now, dispatched_at=now, finished_at=None,
+        deadline=now + timedelta(seconds=valid_for),
+    )
+    if candidates:
+        queues.get_queue().dispatch(candidates)
+    return candidates
+
+
+def prune(*, keep_days: int) -> int:
+    """Delete final rows older than ``keep_days`` (the outbox is a queue, not an archive)."""
+    cutoff = clock.now() - timedelta(days=keep_days)
+    deleted, _detail = Delivery.objects.filter(state__in=Delivery.FINAL_STATES, finished_at__lt=cutoff).delete()
+    return deleted

@@ -24,8 +24,10 @@ def enqueue(*, channel: str, kind: str, user, to: str, payload: dict,
     rolls back, so does the message. Give the time after which sending is
     pointless as ``deadline`` or ``valid_for`` (seconds).
     """
+    if deadline is None and valid_for is None:
+        raise TypeError("enqueue() needs a deadline or valid_for: a message must know when it stops mattering")
     now = clock.now()
-    deadline = deadline or now + timedelta(seconds=valid_for or 0)
+    deadline = deadline or now + timedelta(seconds=valid_for)
     delivery = _row(channel=channel, kind=kind, user=user, to=to, payload=payload, deadline=deadline, now=now)
     delivery.save()
     transaction.on_commit(lambda: queues.get_queue().dispatch([delivery.pk]))
