@@ -173,6 +173,7 @@ class DeliveryStatus:
     about_number: bool = False
 
 
+NO_TEXT = DeliveryStatus("none")
 _RETRYING = gettext_lazy("Sending the text… The text message service did not take it on the first try; "
                          "we are trying again.")
 _FAILED = gettext_lazy("We could not send the text: %(reason)s")

@@ -137,12 +137,10 @@ def delivery_status_view(request: HttpRequest) -> JsonResponse:
 
     ``?step=`` names the step: "sign_in" (step 2, before the user is signed
     in), "reauth" or "setup". It reads only this session's own step and says
-    nothing but the state and its sentence.
+    nothing but the state and its sentence ("none" when there is no such step).
     """
     user, purpose, nonce = _step_of_session(request, request.GET.get("step", ""))
-    if user is None:
-        return JsonResponse({"state": "none", "message": ""}, status=404)
-    status = challenges.status_for_step(user, purpose, nonce)
+    status = challenges.status_for_step(user, purpose, nonce) if user is not None else challenges.NO_TEXT
     return JsonResponse({"state": status.state, "message": status.message})
 
 

@@ -21,7 +21,8 @@ LOGIN = "/account/login/"
 VERIFY = "/account/login/verify/"
 PROFILE = "/account/profile/"
 # What a half-signed-in session may still reach.
-PARTIAL_SIGN_IN_ALLOWED = {"accounts:login_verify", "accounts:logout"}
+# Step 2, sign-out, and step 2's "Sending…/Sent" status for a texted code.
+PARTIAL_SIGN_IN_ALLOWED = {"accounts:login_verify", "accounts:logout", "sms_delivery_status"}
 
 
 def step_one(client, user, *, next_url: str | None = None, password: str = PASSWORD):
