@@ -1,11 +1,18 @@
 from django.contrib import admin
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.urls import include, path
 from django.views.generic import RedirectView
 
 
 def _admin_login(request, extra_context=None):
-    """Send the Django admin's sign-in to ours, so it has the second factor, the limits and the audit."""
+    """Send the Django admin's sign-in to ours, so it has the second factor, the limits and the audit.
+
+    A signed-in member who is not staff is refused here: sending them to our
+    sign-in would bounce straight back (they are signed in), a redirect loop.
+    """
+    if request.user.is_authenticated:
+        raise PermissionDenied
     return redirect_to_login(request.GET.get("next", "/admin/"))
 
 
