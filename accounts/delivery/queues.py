@@ -49,9 +49,14 @@ class CeleryQueue:
 
         countdown = max(0.0, (eta - clock.now()).total_seconds()) if eta is not None else None
         try:
-            # retry=False: with the broker down, the request must not wait
-            # through kombu's publish retries; the sweep queues the row later.
-            app.send_task(DELIVER_TASK, args=[list(delivery_ids)], countdown=countdown, retry=False)
+            with app.pool.acquire(block=True, timeout=app.conf.broker_pool_acquire_timeout) as connection:
+                # With the broker down, the request must not wait: one try to
+                # connect (kombu would retry for broker_connection_timeout on
+                # every dispatch, so an announcement of 100 batches would wait
+                # 100 times), and no publish retries; the sweep queues the row later.
+                connection.ensure_connection(max_retries=0)
+                app.send_task(DELIVER_TASK, args=[list(delivery_ids)], countdown=countdown, retry=False,
+                              connection=connection)
         except Exception as exc:  # noqa: BLE001 - any broker failure: the row is safe in the database
             logger.warning("could not queue deliveries %s (%s); the sweep will", delivery_ids, type(exc).__name__)
 
