@@ -12,6 +12,7 @@ from agencies.flows import add_member, add_subaccount, create_agency
 from agencies.models import Role
 from ctm_auth import clock as project_clock
 from tests.fake_method.models import FakeDevice
+from tests.fake_twilio import start_fake_twilio, stop_fake_twilio
 
 PASSWORD = "correct horse battery staple 42"
 FAKE_CODE = "424242"
@@ -127,3 +128,28 @@ def solo(make_user):
     owner = make_user("owner@solo.test", name="Sam Solo")
     agency = create_agency(name="Solo Shop", plan_code="starter", owner=owner)
     return type("Solo", (), {"agency": agency, "owner": owner})
+
+
+# -- the fake of Twilio's Messages API (tests/fake_twilio.py), for any test that texts --
+
+@pytest.fixture(scope="session")
+def fake_twilio_server():
+    fake = start_fake_twilio()
+    yield fake
+    stop_fake_twilio(fake)
+
+
+@pytest.fixture
+def fake_twilio(fake_twilio_server, settings):
+    """Route the "twilio" gateway (the real SDK) to the fake, with fresh state."""
+    fake = fake_twilio_server
+    fake.reset()
+    settings.MFA_SMS_BACKEND = "twilio"
+    settings.TWILIO_ACCOUNT_SID = fake.account_sid
+    settings.TWILIO_AUTH_TOKEN = fake.auth_token
+    settings.TWILIO_FROM_NUMBER = "+15005550006"
+    settings.TWILIO_MESSAGING_SERVICE_SID = ""
+    settings.TWILIO_API_BASE_URL = fake.url
+    settings.MFA_SMS_TWILIO_TIMEOUT = 2.0
+    yield fake
+    fake.reset()

@@ -28,7 +28,12 @@ logger = logging.getLogger(__name__)
 
 
 def claim(delivery_id: int, *, now: datetime | None = None) -> Delivery | None:
-    """Take the row for this worker, or return None when it is not due or another worker has it."""
+    """Take the row for this worker, or return None when it is not due or another worker has it.
+
+    Every claim adds one to ``attempts``, so the count also names the claim:
+    the updates that record an outcome match on it, and a worker that
+    outlived its lease cannot overwrite the outcome of the next one's claim.
+    """
     now = now or clock.now()
     won = Delivery.objects.filter(
         pk=delivery_id, state=DeliveryState.PENDING, next_attempt_at__lte=now,
@@ -123,7 +128,7 @@ def _send(channel: Channel, delivery: Delivery, payload: dict, connection) -> st
         logger.error("%s channel crashed on delivery %s: %s", channel.name, delivery.pk, type(exc).__name__)
         return _failed(channel, delivery, payload, DeliveryError("crashed", detail={"exception": type(exc).__name__}))
     now = clock.now()
-    recorded = Delivery.objects.filter(pk=delivery.pk, state=DeliveryState.SENDING).update(
+    recorded = Delivery.objects.filter(pk=delivery.pk, state=DeliveryState.SENDING, attempts=delivery.attempts).update(
         state=DeliveryState.SENT, finished_at=now, lease_until=None, reference=(reference or "")[:100],
         payload="", last_error="", last_error_detail={},
     )
@@ -142,7 +147,7 @@ def _failed(channel: Channel, delivery: Delivery, payload: dict, error: Delivery
     retry_at = clock.now() + timedelta(seconds=retry_delay(channel, delivery.attempts))
     if delivery.attempts >= channel.max_attempts or retry_at >= delivery.deadline:
         return _give_up(channel, delivery, payload, DeliveryState.DEAD, error)
-    Delivery.objects.filter(pk=delivery.pk, state=DeliveryState.SENDING).update(
+    Delivery.objects.filter(pk=delivery.pk, state=DeliveryState.SENDING, attempts=delivery.attempts).update(
         state=DeliveryState.PENDING, next_attempt_at=retry_at, lease_until=None, dispatched_at=clock.now(),
         last_error=error.code[:64], last_error_detail=error.detail,
     )
@@ -161,7 +166,8 @@ def _give_up(channel: Channel, delivery: Delivery, payload: dict, state: str, er
     # A text's payload holds a code: it goes with the row's end. An email's
     # may stay on a failed row, so an operator can send it again (outbox --retry).
     keep_payload = channel.keeps_failed_payload and state in (DeliveryState.FAILED, DeliveryState.DEAD)
-    ended = Delivery.objects.filter(pk=delivery.pk).exclude(state__in=Delivery.FINAL_STATES).update(
+    ended = Delivery.objects.filter(pk=delivery.pk, attempts=delivery.attempts).exclude(
+        state__in=Delivery.FINAL_STATES).update(
         state=state, finished_at=clock.now(), lease_until=None, last_error=error.code[:64],
         last_error_detail=error.detail, **({} if keep_payload else {"payload": ""}),
     )

@@ -28,6 +28,8 @@ if os.environ.get("ACCOUNTS_EMAIL_RETRY_BASE"):
     ACCOUNTS_EMAIL_RETRY_BASE = env_int("ACCOUNTS_EMAIL_RETRY_BASE", 30)
 if os.environ.get("ACCOUNTS_DELIVERY_LEASE"):
     ACCOUNTS_DELIVERY_LEASE = env_int("ACCOUNTS_DELIVERY_LEASE", 120)
+if os.environ.get("MFA_SMS_RETRY_BASE"):
+    MFA_SMS_RETRY_BASE = float(os.environ["MFA_SMS_RETRY_BASE"])
 if os.environ.get("ACCOUNTS_DELIVERY_SWEEP_GRACE"):
     ACCOUNTS_DELIVERY_SWEEP_GRACE = env_int("ACCOUNTS_DELIVERY_SWEEP_GRACE", 30)
 # pytest-django turns DEBUG off at run time; off here too, so modules read at

@@ -49,6 +49,16 @@ class AppSettings(PrefixedSettings):
         return self._setting("MAX_ATTEMPTS", 5)
 
     @property
+    def RETRY_BASE(self) -> float:
+        """Seconds before the worker tries a text again after a transient failure (then 2x, 4x, ...)."""
+        return self._setting("RETRY_BASE", 5.0)
+
+    @property
+    def SEND_ATTEMPTS(self) -> int:
+        """Tries the worker gives one text before giving up (never past the code's validity)."""
+        return self._setting("SEND_ATTEMPTS", 5)
+
+    @property
     def RESEND_COOLDOWN(self) -> int:
         """Seconds between two texts to one user ("Resend code" counts down)."""
         return self._setting("RESEND_COOLDOWN", 30)

@@ -11,6 +11,7 @@ from accounts.delivery import Channel, DeliveryError
 from accounts.models import Delivery
 from ctm_auth import clock
 from mfa.sms import limits
+from mfa.sms.app_settings import app_settings
 from mfa.sms.gateways import GatewayError, TextMessage, get_gateway
 from mfa.sms.models import SMSChallenge
 from mfa.sms.phone import mask_number
@@ -28,9 +29,15 @@ class SMSChannel(Channel):
     name = "sms"
     # A code is worth nothing after its few minutes of validity (the row's
     # deadline): retry fast, a few times, and give up.
-    retry_base = 5
     retry_cap = 60
-    max_attempts = 5
+
+    @property
+    def retry_base(self) -> float:
+        return app_settings.RETRY_BASE
+
+    @property
+    def max_attempts(self) -> int:
+        return app_settings.SEND_ATTEMPTS
 
     def send(self, delivery: Delivery, payload: dict, connection) -> str:
         try:

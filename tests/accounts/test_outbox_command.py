@@ -11,7 +11,6 @@ from accounts.delivery import engine
 from accounts.models import Delivery, User
 from tests.accounts.conftest import accept_again
 from tests.conftest import sign_in
-from tests.mfa.sms.conftest import fake_twilio, fake_twilio_server  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -17,7 +17,6 @@ from django.urls import reverse
 from mfa.sms import flows
 from mfa.sms.models import OutboxMessage, SMSDevice
 from tests.conftest import PASSWORD
-from tests.fake_twilio import start_fake_twilio, stop_fake_twilio
 
 NUMBER = "+14155552671"  # US, shown as "+1 415-555-2671", masked "•••• ••• 2671"
 OTHER_NUMBER = "+447400123456"  # GB mobile
@@ -92,26 +91,3 @@ def next_codes(monkeypatch):
         monkeypatch.setattr(codes, "generate_code", lambda: next(queue))
 
     return script
-
-
-@pytest.fixture(scope="session")
-def fake_twilio_server():
-    fake = start_fake_twilio()
-    yield fake
-    stop_fake_twilio(fake)
-
-
-@pytest.fixture
-def fake_twilio(fake_twilio_server, settings):
-    """Route the "twilio" gateway (the real SDK) to the fake, with fresh state."""
-    fake = fake_twilio_server
-    fake.reset()
-    settings.MFA_SMS_BACKEND = "twilio"
-    settings.TWILIO_ACCOUNT_SID = fake.account_sid
-    settings.TWILIO_AUTH_TOKEN = fake.auth_token
-    settings.TWILIO_FROM_NUMBER = "+15005550006"
-    settings.TWILIO_MESSAGING_SERVICE_SID = ""
-    settings.TWILIO_API_BASE_URL = fake.url
-    settings.MFA_SMS_TWILIO_TIMEOUT = 2.0
-    yield fake
-    fake.reset()
