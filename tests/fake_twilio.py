@@ -42,6 +42,7 @@ class RecordedRequest:
     headers: dict
     form: dict  # field -> value (each field sent once)
     auth: tuple[str, str] | None
+    status: int | None = None  # what the fake answered (201: Twilio accepted the text); None while held
 
 
 @dataclass
@@ -92,6 +93,11 @@ class FakeTwilio:
     def messages(self) -> list[RecordedRequest]:
         return [r for r in self.requests if r.path.endswith("/Messages.json")]
 
+    @property
+    def accepted(self) -> list[RecordedRequest]:
+        """The texts Twilio would have delivered: answered 201."""
+        return [r for r in self.messages if r.status == 201]
+
 
 def _handler(fake: FakeTwilio):
     class Handler(BaseHTTPRequestHandler):
@@ -105,7 +111,8 @@ def _handler(fake: FakeTwilio):
             raw = self.rfile.read(length).decode()
             form = {key: values[0] for key, values in parse_qs(raw, keep_blank_values=True).items()}
             auth = self._basic_auth()
-            fake.requests.append(RecordedRequest("POST", self.path, dict(self.headers), form, auth))
+            self.recorded = RecordedRequest("POST", self.path, dict(self.headers), form, auth)
+            fake.requests.append(self.recorded)
             if self.path != MESSAGES_PATH.format(sid=fake.account_sid):
                 return self._error(404, 20404, f"The requested resource {self.path} was not found")
             if auth != (fake.account_sid, fake.auth_token):
@@ -156,6 +163,7 @@ def _handler(fake: FakeTwilio):
                                 "status": status})
 
         def _json(self, status: int, payload: dict) -> None:
+            self.recorded.status = status
             body = json.dumps(payload).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json; charset=utf-8")

@@ -7,7 +7,6 @@ import os
 
 from cryptography.fernet import Fernet
 
-from ctm_auth.env import env_int
 from ctm_auth.settings.development import *  # noqa: F403
 from ctm_auth.settings.development import INSTALLED_APPS, MFA_METHODS, method_apps
 
@@ -23,15 +22,12 @@ EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.locme
 # outbox themselves, or run a real Celery worker (tests/workers.py).
 ACCOUNTS_DELIVERY_QUEUE = os.environ.get("DELIVERY_QUEUE", "inline")
 # Short leases, retries and sweep grace for those workers, so crash recovery
-# takes seconds; unset, the defaults of accounts/app_settings.py apply.
-if os.environ.get("ACCOUNTS_EMAIL_RETRY_BASE"):
-    ACCOUNTS_EMAIL_RETRY_BASE = env_int("ACCOUNTS_EMAIL_RETRY_BASE", 30)
-if os.environ.get("ACCOUNTS_DELIVERY_LEASE"):
-    ACCOUNTS_DELIVERY_LEASE = env_int("ACCOUNTS_DELIVERY_LEASE", 120)
-if os.environ.get("MFA_SMS_RETRY_BASE"):
-    MFA_SMS_RETRY_BASE = float(os.environ["MFA_SMS_RETRY_BASE"])
-if os.environ.get("ACCOUNTS_DELIVERY_SWEEP_GRACE"):
-    ACCOUNTS_DELIVERY_SWEEP_GRACE = env_int("ACCOUNTS_DELIVERY_SWEEP_GRACE", 30)
+# takes seconds; unset, the defaults of the apps' app_settings.py apply.
+_WORKER_OVERRIDES = {
+    "ACCOUNTS_EMAIL_RETRY_BASE": float, "ACCOUNTS_DELIVERY_LEASE": int, "ACCOUNTS_DELIVERY_SWEEP_GRACE": int,
+    "MFA_SMS_RETRY_BASE": float, "MFA_SMS_SEND_ATTEMPTS": int,
+}
+globals().update({name: kind(os.environ[name]) for name, kind in _WORKER_OVERRIDES.items() if os.environ.get(name)})
 # pytest-django turns DEBUG off at run time; off here too, so modules read at
 # import (the DEBUG-only Dev SMS outbox URL) see the same value when collection loads them.
 DEBUG = False
