@@ -13,6 +13,7 @@ from agencies.models import Role
 from ctm_auth import clock as project_clock
 from tests.fake_method.models import FakeDevice
 from tests.fake_twilio import start_fake_twilio, stop_fake_twilio
+from tests.servers import RedisServer
 
 PASSWORD = "correct horse battery staple 42"
 FAKE_CODE = "424242"
@@ -153,3 +154,18 @@ def fake_twilio(fake_twilio_server, settings):
     settings.MFA_SMS_TWILIO_TIMEOUT = 2.0
     yield fake
     fake.reset()
+
+
+# -- a Redis of the test's own as the cache, for the Redis fault tests --
+
+@pytest.fixture
+def redis_server(settings):
+    """A redis-server of this test's own, used as Django's cache; stopped afterwards."""
+    server = RedisServer().start()
+    settings.CACHES = {"default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": server.url,
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+    }}
+    yield server
+    server.stop()

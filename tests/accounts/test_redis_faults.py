@@ -18,7 +18,6 @@ from ctm_auth.faults import CacheUnavailable
 from mfa.totp.models import TOTPDevice
 from tests.conftest import FAKE_CODE, PASSWORD, add_fake_device, sign_in
 from tests.mfa.totp.conftest import code_for, enrol, reauthenticate_with_totp, sign_in_with_totp
-from tests.servers import RedisServer
 
 pytestmark = [pytest.mark.needs_postgres, pytest.mark.django_db]
 
@@ -31,19 +30,6 @@ TOTP_START = "/mfa/totp/start/"
 TOTP_SETUP = "/mfa/totp/setup/"
 TOTP_DISABLE = "/mfa/totp/disable/"
 WRONG = "not the password at all"
-
-
-@pytest.fixture
-def redis_server(settings):
-    """A redis-server of this test's own, used as Django's cache; stopped afterwards."""
-    server = RedisServer().start()
-    settings.CACHES = {"default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": server.url,
-        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
-    }}
-    yield server
-    server.stop()
 
 
 def assert_briefly_unavailable(response) -> None:
