@@ -43,10 +43,6 @@ VERIFY_FAILED = "mfa.sms.verify_failed"
 SETUP_SESSION_KEY = "mfa_sms_setup"
 
 
-# --------------------------------------------------------------------------
-# Set-up, number change and disabling (all behind step-up re-authentication)
-
-
 @dataclass(frozen=True)
 class StepResult:
     ok: bool
