@@ -63,9 +63,12 @@ class SMSMethod(Method):
         elif state in ("dead", "expired"):
             error = str(challenges.CHECK_ERRORS[state])
         awaiting_request = state == "none" and outcome is None and not error
-        if outcome is not None and outcome.sent and delivery.state == "sent":
-            notice = _("We sent a new code to %(number)s.") if resend else _("We sent a code to %(number)s.")
-        elif outcome is not None and outcome.sent:
+        sent_notice = _("We sent a new code to %(number)s.") if resend else _("We sent a code to %(number)s.")
+        if delivery.state == "failed" or (outcome is not None and not outcome.sent):
+            notice = ""  # the error says what happened; "we texted" would not be true
+        elif outcome is not None and delivery.state == "sent":
+            notice = sent_notice
+        elif delivery.state == "sending":
             notice = _("We are sending a new code to %(number)s.") if resend else _(
                 "We are sending a code to %(number)s.")
         elif awaiting_request:
@@ -81,6 +84,7 @@ class SMSMethod(Method):
                 "awaiting_request": awaiting_request,
                 "error": error,
                 "delivery": delivery,
+                "sent_notice": sent_notice % {"number": masked} if masked else "",
                 "status_url": f"{reverse('sms_delivery_status')}?step={purpose}",
                 "cooldown": challenges.resend_wait(user.pk, purpose, nonce) if nonce else 0,
                 "validity_minutes": max(1, app_settings.CODE_VALIDITY // 60),

@@ -80,3 +80,28 @@ def test_step_two_turns_sending_into_sent_without_a_reload(page, user, settings)
     page.get_by_role("button", name="Verify").click()
     expect(page).to_have_url(re.compile(r"/account/profile/$"))
     assert csp_errors == []
+
+
+def test_step_two_shows_a_failed_text_and_frees_resend_without_a_reload(page, user, settings, fake_twilio):
+    """Twilio refuses the number after the page was served: the page says so, and Resend works at once."""
+    from accounts.delivery import engine
+    from tests.mfa.sms.conftest import enrol_sms
+
+    settings.MFA_SMS_BACKEND = "outbox"
+    enrol_sms(user)
+    settings.MFA_SMS_BACKEND = "twilio"
+    settings.ACCOUNTS_DELIVERY_QUEUE = "poll"
+    sign_in_page(page, user.email, code=None)
+    expect(page.locator("#sms-delivery")).to_have_text("Sending the text…")
+    expect(page.get_by_role("button", name="Resend code")).to_be_disabled()  # the 30 s cooldown
+    fake_twilio.fail_next(21614)
+
+    assert engine.deliver_due() == {"failed": 1}
+
+    failure = page.get_by_role("alert")
+    expect(failure).to_contain_text("We could not send the text: This number cannot receive text messages")
+    expect(page.get_by_text("The code works once")).to_be_hidden()
+    expect(page.get_by_text("We are sending a code")).to_be_hidden()
+    expect(page.get_by_role("button", name="Resend code")).to_be_enabled()  # its slot was given back
+    page.get_by_role("button", name="Resend code").click()
+    expect(page.locator("#sms-delivery")).to_have_text("Sending the text…")

@@ -16,6 +16,10 @@
     form.setAttribute("data-sms-countdown-started", "1");
 
     function tick() {
+      // delivery.js ends the wait early when the text failed (its cooldown was given back).
+      if (form.getAttribute("data-sms-cooldown-over")) {
+        seconds = 0;
+      }
       if (seconds <= 0) {
         button.disabled = false;
         if (text) {

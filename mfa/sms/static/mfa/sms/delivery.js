@@ -18,9 +18,17 @@
     function show(state, message) {
       element.setAttribute("data-sms-delivery-state", state);
       element.textContent = message;
+      if (state === "sent") {
+        each("[data-sms-when-sent]", function (notice) {
+          notice.textContent = notice.getAttribute("data-sms-when-sent");
+        });
+      }
       if (state === "failed") {
         element.className = "form-errors sms-delivery";
         element.setAttribute("role", "alert");
+        each("[data-sms-hide-when-failed], [data-sms-when-sent]", function (stale) { stale.hidden = true; });
+        // A failed text gave its cooldown back: "Resend code" works at once.
+        each("form[data-sms-cooldown]", function (form) { form.setAttribute("data-sms-cooldown-over", "1"); });
       }
     }
 
@@ -46,8 +54,12 @@
     window.setTimeout(ask, POLL_MS / 3);
   }
 
+  function each(selector, action) {
+    Array.prototype.forEach.call(document.querySelectorAll(selector), action);
+  }
+
   function startAll() {
-    Array.prototype.forEach.call(document.querySelectorAll("[data-sms-status-url]"), poll);
+    each("[data-sms-status-url]", poll);
   }
 
   if (document.readyState === "loading") {
