@@ -210,3 +210,55 @@ class FailureCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope} {self.count} in window {self.window_start}"
+
+
+class TrustedBrowser(models.Model):
+    """A browser whose owner ticked "Don't ask for a code on this browser for 30 days".
+
+    The cookie holds a random token; only its SHA-256 is stored, so a
+    database dump cannot be replayed as a cookie. ``fingerprint`` binds the
+    trust to the user's password, session stamp and active methods: when any
+    of them changes, the row no longer matches and the trust is gone.
+    It skips only sign-in step 2, never the password.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="trusted_browsers")
+    token_hash = models.CharField(max_length=64, unique=True)
+    fingerprint = models.CharField(max_length=64)
+    label = models.CharField(max_length=100)  # "Chrome on macOS", from the User-Agent
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(db_index=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_reason = models.CharField(max_length=32, blank=True, default="")  # "user", "password_reset", ...
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "-created_at"], name="trusted_browser_user_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.label} for {self.user_id}"
+
+
+class UserSession(models.Model):
+    """One signed-in session, for the Profile's "Active sessions" (Django's session rows cannot be listed by user).
+
+    Written at sign-in, its activity time refreshed with the session's, and
+    deleted when the session ends (sign-out, revocation, expiry).
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="signed_in_sessions")
+    session_key = models.CharField(max_length=40, unique=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=512, blank=True, default="")
+    method = models.CharField(max_length=32, blank=True, default="")  # how the second step was passed
+    signed_in_at = models.DateTimeField()
+    last_active_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-last_active_at", "-id"]
+        indexes = [models.Index(fields=["user", "-last_active_at"], name="user_session_recent")]
+
+    def __str__(self) -> str:
+        return f"session of {self.user_id} since {self.signed_in_at:%Y-%m-%d %H:%M}"
