@@ -45,6 +45,28 @@ class AppSettings(PrefixedSettings):
         """How many recent sign-in attempts the profile lists."""
         return self._setting("SIGN_IN_ACTIVITY_LIMIT", 20)
 
+    @property
+    def LOGIN_WARNING_ATTEMPTS_LEFT(self) -> int:
+        """Warn on the sign-in page once this many attempts, or fewer, are left before a pause."""
+        return self._setting("LOGIN_WARNING_ATTEMPTS_LEFT", 2)
+
+    # --- forgot password (accounts.password_reset) ----------------------------
+
+    @property
+    def PASSWORD_RESET_TIMEOUT(self) -> int:
+        """Seconds an emailed reset link works (Django's PASSWORD_RESET_TIMEOUT still caps it)."""
+        return self._setting("PASSWORD_RESET_TIMEOUT", 60 * 60)
+
+    @property
+    def PASSWORD_RESET_REQUESTS_PER_ACCOUNT(self) -> tuple[int, int]:
+        """(requests, window in seconds) for one email address, known or not: no mail-bombing."""
+        return self._setting("PASSWORD_RESET_REQUESTS_PER_ACCOUNT", (3, 60 * 60))
+
+    @property
+    def PASSWORD_RESET_REQUESTS_PER_IP(self) -> tuple[int, int]:
+        """(requests, window in seconds) from one client IP, across every address it tries."""
+        return self._setting("PASSWORD_RESET_REQUESTS_PER_IP", (20, 60 * 60))
+
     # --- the outbox (accounts.delivery) ---------------------------------------
 
     @property

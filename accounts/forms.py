@@ -56,11 +56,9 @@ class ProfileForm(forms.ModelForm):
         widgets = {"name": forms.TextInput(attrs={"autocomplete": "name"})}
 
 
-class PasswordChangeForm(forms.Form):
-    old_password = forms.CharField(
-        label=_("Current password"), strip=False, max_length=MAX_PASSWORD_INPUT,
-        widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
-    )
+class SetPasswordForm(forms.Form):
+    """A new password, typed twice, checked by AUTH_PASSWORD_VALIDATORS (change and reset share it)."""
+
     new_password = forms.CharField(
         label=_("New password"), strip=False, max_length=MAX_PASSWORD_INPUT,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
@@ -75,12 +73,6 @@ class PasswordChangeForm(forms.Form):
         self.user = user
         super().__init__(*args, **kwargs)
 
-    def clean_old_password(self) -> str:
-        old = self.cleaned_data["old_password"]
-        if not self.user.check_password(old):
-            raise forms.ValidationError(_("Your current password was entered incorrectly."), code="password_incorrect")
-        return old
-
     def clean(self) -> dict:
         cleaned = super().clean()
         new, confirm = cleaned.get("new_password"), cleaned.get("new_password_confirm")
@@ -92,3 +84,34 @@ class PasswordChangeForm(forms.Form):
             except forms.ValidationError as error:
                 self.add_error("new_password", error)
         return cleaned
+
+
+class PasswordChangeForm(SetPasswordForm):
+    old_password = forms.CharField(
+        label=_("Current password"), strip=False, max_length=MAX_PASSWORD_INPUT,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
+    )
+    field_order = ["old_password", "new_password", "new_password_confirm"]
+
+    def clean_old_password(self) -> str:
+        old = self.cleaned_data["old_password"]
+        if not self.user.check_password(old):
+            raise forms.ValidationError(_("Your current password was entered incorrectly."), code="password_incorrect")
+        return old
+
+
+class PasswordResetRequestForm(forms.Form):
+    """"Forgot password?": the address to send a reset link to."""
+
+    email = forms.EmailField(
+        label=_("Email"), max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "username", "autofocus": True, "autocapitalize": "none"}),
+    )
+
+
+class ResetPasswordForm(SetPasswordForm):
+    """The new password set through an emailed link: the same rules as Change password."""
+
+    def __init__(self, user: User, *args, **kwargs):
+        super().__init__(user, *args, **kwargs)
+        self.fields["new_password"].widget.attrs["autofocus"] = True

@@ -71,6 +71,10 @@ class FixedWindowLimit:
             return 0
         return max(1, int(self._window_end(bucket) - now + 0.999))
 
+    def remaining(self, identifier: str) -> int:
+        """Return how many hits this window still allows (for a warning; take() is what enforces)."""
+        return max(0, self.max_hits - self._count(identifier, self._bucket()[0]))
+
     def hit(self, identifier: str) -> int:
         """Count one hit atomically and return the count in this window."""
         return self._increment(identifier, self._bucket()[0])

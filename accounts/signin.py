@@ -51,6 +51,10 @@ def ip_failure_limit() -> Limit:
 class PasswordOutcome:
     user: User | None = None
     retry_after: int = 0  # seconds to wait when throttled
+    # After a wrong password: what the budget it was counted against has
+    # left. An unknown email has a budget of its own too, so the warnings
+    # come at the same counts and reveal no account.
+    attempts_left: int | None = None
 
 
 def account_limit_key(user: User | None, email_key: str) -> str:
@@ -96,7 +100,8 @@ def check_password_step(request: HttpRequest, *, email: str, password: str) -> P
     if user is None:
         audit.record(request, audit.SIGN_IN_FAILED, actor=None, target=known_user,
                      method="password", attempted_email=email_key)
-        return PasswordOutcome()
+        budget, budget_key = slots[1]
+        return PasswordOutcome(attempts_left=budget.remaining(budget_key))
     _give_back(taken)
     return PasswordOutcome(user=user)
 
@@ -107,9 +112,18 @@ def known_device_failure_limit() -> DatabaseLimit:
     return DatabaseLimit("signin-known-device", failures, window)
 
 
+def _device_signer(user: User) -> signing.TimestampSigner:
+    """Sign device cookies with a key bound to ``user``.
+
+    The user is in the key, not in the value: the cookie shows only a random
+    device id and its date, yet verifies for no other account.
+    """
+    return signing.TimestampSigner(salt=f"{DEVICE_COOKIE_SALT}:{user.pk}")
+
+
 def remember_device(response: HttpResponse, user: User) -> None:
     """Mark this browser as one ``user`` signed in from (OWASP's "device cookie")."""
-    value = signing.dumps({"u": user.pk, "d": secrets.token_urlsafe(12)}, salt=DEVICE_COOKIE_SALT)
+    value = _device_signer(user).sign(secrets.token_urlsafe(12))
     response.set_cookie(
         app_settings.KNOWN_DEVICE_COOKIE_NAME, value, max_age=app_settings.KNOWN_DEVICE_MAX_AGE,
         httponly=True, secure=settings.SESSION_COOKIE_SECURE, samesite="Lax",
@@ -122,10 +136,9 @@ def known_device_id(request: HttpRequest, user: User | None) -> str:
     if not raw or user is None:
         return ""
     try:
-        data = signing.loads(raw, salt=DEVICE_COOKIE_SALT, max_age=app_settings.KNOWN_DEVICE_MAX_AGE)
-    except signing.BadSignature:
+        return _device_signer(user).unsign(raw, max_age=app_settings.KNOWN_DEVICE_MAX_AGE)
+    except signing.BadSignature:  # forged, expired, or another account's
         return ""
-    return data.get("d", "") if data.get("u") == user.pk else ""
 
 
 def _give_back(taken: list) -> None:

@@ -10,5 +10,9 @@ urlpatterns = [
     path("reauthenticate/", views.reauthenticate_view, name="reauthenticate"),
     path("profile/", views.profile_view, name="profile"),
     path("password/", views.password_change_view, name="password_change"),
+    path("password/forgot/", views.password_reset_request_view, name="password_reset_request"),
+    path("password/forgot/sent/", views.password_reset_sent_view, name="password_reset_sent"),
+    path("password/reset/<uidb64>/<token>/", views.password_reset_link_view, name="password_reset_link"),
+    path("password/reset/", views.password_reset_view, name="password_reset"),
     path("two-factor-required/", views.two_factor_required_view, name="two_factor_required"),
 ]

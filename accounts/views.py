@@ -15,14 +15,16 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
-from accounts import audit, flows, reauth, signin
+from accounts import audit, flows, password_reset, reauth, signin
 from accounts.app_settings import app_settings
 from accounts.forms import (
     CodeForm,
     PasswordChangeForm,
+    PasswordResetRequestForm,
     ProfileForm,
     ReauthenticationForm,
     ReauthenticationWithCodeForm,
+    ResetPasswordForm,
     SignInForm,
 )
 from accounts.ratelimit import DatabaseLimit
@@ -69,14 +71,18 @@ def login_view(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect(next_url)
     form = SignInForm(bound_data(request))
+    warning, offer_reset = "", False
     if request.method == "POST" and form.is_valid():
         outcome = signin.check_password_step(
             request, email=form.cleaned_data["email"], password=form.cleaned_data["password"]
         )
         if outcome.retry_after:
             form.add_error(None, too_many_attempts_message(outcome.retry_after))
+            offer_reset = True  # the way back in during a lock-out is a reset by email
         elif outcome.user is None:
             form.add_error(None, _("Incorrect email or password."))
+            warning = attempts_left_message(outcome.attempts_left)
+            offer_reset = outcome.attempts_left == 0
         elif signin.needs_second_step(outcome.user):
             signin.start_second_step(request, outcome.user, next_url=next_url)
             return redirect("accounts:login_verify")
@@ -85,7 +91,27 @@ def login_view(request: HttpRequest) -> HttpResponse:
             response = redirect(next_url)
             signin.remember_device(response, outcome.user)
             return response
-    return render(request, "accounts/login.html", {"form": form, "next": next_url})
+    return render(request, "accounts/login.html", {
+        "form": form, "next": next_url, "attempts_warning": warning, "offer_reset": offer_reset,
+    })
+
+
+def attempts_left_message(attempts_left: int | None) -> str:
+    """Warn before a lock-out: "2 attempts left before a 15-minute pause" ("" while more are left)."""
+    if attempts_left is None or attempts_left > app_settings.LOGIN_WARNING_ATTEMPTS_LEFT:
+        return ""
+    minutes = max(1, math.ceil(app_settings.LOGIN_FAILURES_PER_ACCOUNT[1] / 60))
+    if attempts_left == 0:
+        return ngettext(
+            "That was the last attempt: sign-in is now paused for up to %(minutes)d minute.",
+            "That was the last attempt: sign-in is now paused for up to %(minutes)d minutes.",
+            minutes,
+        ) % {"minutes": minutes}
+    return ngettext(
+        "%(count)d attempt left before a %(minutes)d-minute pause.",
+        "%(count)d attempts left before a %(minutes)d-minute pause.",
+        attempts_left,
+    ) % {"count": attempts_left, "minutes": minutes}
 
 
 @sensitive_post_parameters("code")
@@ -255,6 +281,57 @@ def _password_change_allowed(request: HttpRequest, form: PasswordChangeForm) -> 
     else:
         audit.record(request, audit.PASSWORD_CHANGE_FAILED, data={"error": "incorrect_password"})
     return True
+
+
+@csrf_protect
+@never_cache
+@require_http_methods(["GET", "POST"])
+def password_reset_request_view(request: HttpRequest) -> HttpResponse:
+    """"Forgot password?": every address gets the same answer, known or not."""
+    form = PasswordResetRequestForm(bound_data(request))
+    if request.method == "POST" and form.is_valid():
+        outcome = password_reset.request_reset(request, email=form.cleaned_data["email"])
+        if not outcome.retry_after:
+            return redirect("accounts:password_reset_sent")
+        form.add_error(None, too_many_attempts_message(outcome.retry_after))
+    return render(request, "accounts/password_reset_request.html", {"form": form})
+
+
+@never_cache
+@require_http_methods(["GET"])
+def password_reset_sent_view(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/password_reset_sent.html", {
+        "valid_minutes": max(1, app_settings.PASSWORD_RESET_TIMEOUT // 60),
+    })
+
+
+@never_cache
+@require_http_methods(["GET"])
+def password_reset_link_view(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
+    """The emailed link: check it, keep its token in the session, and drop it from the address bar."""
+    if password_reset.check_link(request, uidb64=uidb64, token=token) is None:
+        return render(request, "accounts/password_reset_invalid.html", status=400)
+    password_reset.hold_link(request, uidb64=uidb64, token=token)
+    return redirect("accounts:password_reset")
+
+
+@sensitive_post_parameters()
+@csrf_protect
+@never_cache
+@require_http_methods(["GET", "POST"])
+def password_reset_view(request: HttpRequest) -> HttpResponse:
+    """Choose a new password for the link this session opened; it signs nobody in."""
+    user, token = password_reset.held_link(request)
+    if user is None:
+        return render(request, "accounts/password_reset_invalid.html", status=400)
+    form = ResetPasswordForm(user, bound_data(request))
+    if request.method == "POST" and form.is_valid():
+        if not password_reset.reset_password(request, user=user, token=token,
+                                             new_password=form.cleaned_data["new_password"]):
+            return render(request, "accounts/password_reset_invalid.html", status=400)
+        messages.success(request, _("Your password was reset. Sign in with your new password."))
+        return redirect("accounts:login")
+    return render(request, "accounts/password_reset.html", {"form": form, "reset_user": user})
 
 
 @login_required

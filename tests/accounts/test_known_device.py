@@ -1,9 +1,13 @@
 """Known-device cookies: guessing a user's password elsewhere does not lock them out here."""
+import re
+
 import pytest
+from django.core import signing
 from django.test import Client
 from django.urls import reverse
 
 from accounts.app_settings import app_settings
+from accounts.signin import DEVICE_COOKIE_SALT
 from tests.conftest import PASSWORD, sign_in
 
 LOGIN = reverse("accounts:login")
@@ -61,3 +65,19 @@ def test_forged_or_foreign_device_cookie_gets_no_budget(small_limits, user, make
         browser.cookies[app_settings.KNOWN_DEVICE_COOKIE_NAME] = cookie
     response = browser.post(LOGIN, {"email": user.email, "password": PASSWORD})
     assert "Too many attempts" in response.content.decode()
+
+
+def test_known_device_cookie_is_opaque(client, user, make_user):
+    """Only a random id, its date and a signature: no user id to read (signing.dumps showed it)."""
+    other = make_user("other@example.test")
+    values = []
+    for account in (user, other):
+        browser = Client()
+        sign_in(browser, account, code=None)
+        values.append(browser.cookies[app_settings.KNOWN_DEVICE_COOKIE_NAME].value)
+
+    for value in values:
+        assert re.fullmatch(r"[A-Za-z0-9_-]{16}:[0-9A-Za-z]+:[A-Za-z0-9_-]+", value), value
+        with pytest.raises(signing.BadSignature):
+            signing.loads(value, salt=DEVICE_COOKIE_SALT)
+    assert values[0].split(":")[0] != values[1].split(":")[0]
