@@ -1,9 +1,8 @@
 """Account writes that are more than one row: each audits and emails in the same transaction."""
-from django.contrib.auth import update_session_auth_hash
 from django.db import transaction
 from django.http import HttpRequest
 
-from accounts import audit, notify
+from accounts import audit, notify, sessions
 from accounts.client import client_ip
 from accounts.models import User
 
@@ -21,5 +20,5 @@ def change_password(request: HttpRequest, *, user: User, new_password: str) -> N
         audit.record(request, audit.PASSWORD_CHANGED, actor=user)
         notify.send(user, "accounts/email/password_changed", {"request_ip": client_ip(request)})
     # Keeps this session; every other session of the user ends, because
-    # their stored password hash no longer matches.
-    update_session_auth_hash(request, user)
+    # their stored password hash no longer matches (and is deleted now).
+    sessions.keep_only_this_session(request, user=user)

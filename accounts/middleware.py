@@ -8,6 +8,7 @@ from django.contrib.messages.storage import default_storage
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 
+from accounts import sessions
 from accounts.app_settings import app_settings
 from accounts.signin import AUTH_STARTED_SESSION_KEY, LAST_ACTIVITY_SESSION_KEY
 from ctm_auth import clock
@@ -53,9 +54,11 @@ class SessionTimeoutMiddleware:
             # client's force_login, say) starts its clocks now.
             session[AUTH_STARTED_SESSION_KEY] = session.get(AUTH_STARTED_SESSION_KEY, now)
             session[LAST_ACTIVITY_SESSION_KEY] = now
+            sessions.record_activity(request, now)
             return False
         if now - started > app_settings.SESSION_MAX_AGE or now - last_seen > app_settings.SESSION_IDLE_TIMEOUT:
             return True
         if now - last_seen > ACTIVITY_WRITE_INTERVAL:
             session[LAST_ACTIVITY_SESSION_KEY] = now
+            sessions.record_activity(request, now)  # the Active sessions list's "last active"
         return False

@@ -5,6 +5,7 @@ from accounts.app_settings import app_settings
 from accounts.delivery import engine
 from accounts.delivery.queues import DELIVER_TASK, SWEEP_TASK
 from accounts.ratelimit import delete_expired_failure_counts
+from accounts.sessions import delete_ended_sessions
 
 PRUNE_TASK = "accounts.prune_outbox"
 
@@ -23,5 +24,6 @@ def sweep_outbox() -> dict[str, int]:
 
 @shared_task(name=PRUNE_TASK, ignore_result=True)
 def prune_outbox() -> int:
-    """Delete final outbox rows older than ACCOUNTS_DELIVERY_RETENTION_DAYS, and ended failure windows."""
-    return engine.prune(keep_days=app_settings.DELIVERY_RETENTION_DAYS) + delete_expired_failure_counts()
+    """Delete final outbox rows older than ACCOUNTS_DELIVERY_RETENTION_DAYS, ended failure windows and sessions."""
+    return (engine.prune(keep_days=app_settings.DELIVERY_RETENTION_DAYS) + delete_expired_failure_counts()
+            + delete_ended_sessions())

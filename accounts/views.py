@@ -5,7 +5,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render, resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -15,7 +15,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
-from accounts import audit, flows, password_reset, reauth, signin
+from accounts import audit, flows, password_reset, reauth, sessions, signin
 from accounts.app_settings import app_settings
 from accounts.forms import (
     CodeForm,
@@ -344,3 +344,40 @@ def two_factor_required_view(request: HttpRequest) -> HttpResponse:
         "methods": methods,
         "enforced": bool(requirement and requirement.enforced()),
     })
+
+
+def _active_sessions_url() -> str:
+    return resolve_url("accounts:profile") + "#active-sessions"
+
+
+@reauth.reauthentication_required
+@csrf_protect
+@require_http_methods(["GET", "POST"])
+def session_sign_out_view(request: HttpRequest, session_id: int) -> HttpResponse:
+    """Sign out one of your sessions (POST); a GET, as after "Confirm it's you", asks once more."""
+    if request.method != "POST":
+        row = sessions.active_session(request.user, session_id=session_id, current_key=request.session.session_key)
+        if row is None:
+            raise Http404
+        return render(request, "accounts/session_sign_out_confirm.html", {"row": row})
+    if not sessions.revoke_session(request, session_id=session_id):
+        raise Http404
+    if not request.user.is_authenticated:  # it was this session
+        messages.info(request, _("You have signed out."))
+        return redirect(settings.LOGOUT_REDIRECT_URL)
+    messages.success(request, _("The session was signed out."))
+    return redirect(_active_sessions_url())
+
+
+@reauth.reauthentication_required
+@csrf_protect
+@require_http_methods(["GET", "POST"])
+def other_sessions_sign_out_view(request: HttpRequest) -> HttpResponse:
+    """Sign out every session but this one (POST); a GET asks once more."""
+    if request.method != "POST":
+        return render(request, "accounts/session_sign_out_confirm.html", {"row": None})
+    count = sessions.revoke_other_sessions(request)
+    messages.success(request, ngettext(
+        "%(count)d other session was signed out.", "%(count)d other sessions were signed out.", count,
+    ) % {"count": count})
+    return redirect(_active_sessions_url())

@@ -155,7 +155,9 @@ def test_sensitive_url_checks_catch_ungated_and_late_gated_views(settings, user)
     client = Client(raise_request_exception=False)
     assert sign_in(client, user).status_code == 302
 
-    found = sensitive_urls(__name__)
+    # The real accounts URLs included here may hold sensitive views of their
+    # own (Active sessions); the walk of the real URLconf covers those.
+    found = [url for url in sensitive_urls(__name__) if "accounts" not in url.namespaces]
 
     assert {url.name for url in found} == {
         "mfa:deep:leak", "mfa:deep:item", "mfa:deep:ok", "mfa:deep:class", "claims_sensitive"}
