@@ -21,6 +21,7 @@ class MethodRow:
     is_primary: bool
     detail: str
     manage_url: str
+    warning: str = ""  # what the user should still do, e.g. "No backup codes: you could be locked out"
 
 
 def profile_methods(user) -> list[MethodRow]:
@@ -36,6 +37,7 @@ def profile_methods(user) -> list[MethodRow]:
             is_primary=method.is_primary,
             detail=method.status_detail(user) if method in active else "",
             manage_url=reverse(method.manage_url_name) if method.manage_url_name else "",
+            warning=method.status_warning(user),
         )
         for method in methods
     ]

@@ -66,9 +66,12 @@ def edit_user_view(request: HttpRequest, agency_id: int, user_id: int) -> HttpRe
 
 
 def _methods_for_admin(agency: Agency, member) -> list:
-    """The member's Multi-Factor Methods as on their Profile, Add/Edit leading to the admin pages."""
+    """The member's Multi-Factor Methods as on their Profile, Add/Edit leading to the admin pages.
+
+    Without the Profile's warnings: they speak to the member ("you could be locked out").
+    """
     return [
-        replace(row, manage_url=_admin_url(agency, member, get_method(row.key)))
+        replace(row, manage_url=_admin_url(agency, member, get_method(row.key)), warning="")
         for row in profile_methods(member)
     ]
 

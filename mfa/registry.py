@@ -39,10 +39,11 @@ def default_method(user, methods: list[Method] | None = None) -> Method | None:
     """Return the method step 2 offers first: the user's choice, else the first primary.
 
     A method that costs per challenge (a text) comes first only when the user
-    chose it or it is their only primary method.
+    chose it or it is their only primary method. A recovery method (backup
+    codes) is never the choice, even if an older version stored it.
     """
     methods = active_methods(user) if methods is None else methods
-    by_key = {method.key: method for method in methods}
+    by_key = {method.key: method for method in methods if method.is_primary}
     if user.preferred_mfa_method in by_key:
         return by_key[user.preferred_mfa_method]
     primaries = sorted((m for m in methods if m.is_primary), key=lambda m: m.costs_per_challenge)

@@ -6,6 +6,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from accounts.reauth import reauthentication_required
+from accounts.selectors import profile_methods
 from mfa import flows
 from mfa.forms import DefaultMethodForm
 from mfa.registry import active_methods, default_method
@@ -14,15 +15,18 @@ from mfa.registry import active_methods, default_method
 @reauthentication_required
 @require_http_methods(["GET", "POST"])
 def default_method_view(request: HttpRequest) -> HttpResponse:
-    """"Choose which authentication method to use" at sign-in."""
-    methods = active_methods(request.user)
-    if not methods:
-        messages.info(request, _("Set up a method first."))
-        return redirect("accounts:profile")
-    current = default_method(request.user, methods)
-    form = DefaultMethodForm(methods, request.POST or None, initial={"method": current.key})
-    if request.method == "POST" and form.is_valid():
+    """"Choose which authentication method to use" at sign-in, beside every method's Add/Edit.
+
+    The seed's step 3 sends a user with no method here too, so the page
+    lists the methods to set up rather than sending them back.
+    """
+    primaries = [method for method in active_methods(request.user) if method.is_primary]
+    form = None
+    if primaries:
+        current = default_method(request.user, primaries)
+        form = DefaultMethodForm(primaries, request.POST or None, initial={"method": current.key})
+    if form is not None and request.method == "POST" and form.is_valid():
         flows.set_default_method(request, user=request.user, method_key=form.cleaned_data["method"])
         messages.success(request, _("Your sign-in method was updated."))
         return redirect("accounts:profile")
-    return render(request, "mfa/default_method.html", {"form": form})
+    return render(request, "mfa/default_method.html", {"form": form, "methods": profile_methods(request.user)})

@@ -3,6 +3,7 @@
 Each flow audits through accounts.audit.record and tells the user by email
 through accounts.notify.send. Audit data never holds a code.
 """
+import logging
 import math
 import re
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from datetime import datetime
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -29,6 +30,8 @@ from mfa.backup_codes.app_settings import app_settings
 from mfa.backup_codes.models import BackupCode, BackupCodeSet
 from mfa.base import VerifyResult
 from mfa.registry import has_primary_method
+
+logger = logging.getLogger(__name__)
 
 METHOD_KEY = "backup_codes"
 
@@ -90,6 +93,22 @@ def generate_codes(request: HttpRequest, *, user: User) -> BackupCodeSet:
         notify.send(user, EMAIL + "generated", _email_context(request))
     remember_fresh_set(request, code_set)
     return code_set
+
+
+def generate_after_first_primary(request: HttpRequest, *, user: User) -> BackupCodeSet | None:
+    """Make the first set once the user's first primary method is on; None when none can be made.
+
+    The primary method's set-up has already committed and must stay done,
+    so a refusal (a set already in use, say) or a database error ends here:
+    the user lands on the Profile, whose warning asks for codes.
+    """
+    try:
+        return generate_codes(request, user=user)
+    except BackupCodesError as refused:
+        logger.info("backup codes: no first set for user %s (%s)", user.pk, refused.error)
+    except DatabaseError:
+        logger.exception("backup codes: could not make the first set for user %s", user.pk)
+    return None
 
 
 def regenerate_codes(request: HttpRequest, *, user: User) -> BackupCodeSet:

@@ -1,6 +1,7 @@
 """Backup Codes as an MFA method: a fallback that never counts as "two-factor enabled"."""
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -8,6 +9,7 @@ from mfa.backup_codes import flows, selectors
 from mfa.backup_codes.models import BackupCodeSet
 from mfa.base import ChallengeContext, Method, VerifyResult
 from mfa.base.method import Purpose
+from mfa.registry import has_primary_method
 
 
 class BackupCodesMethod(Method):
@@ -27,6 +29,18 @@ class BackupCodesMethod(Method):
         summary = selectors.summary_for(user)
         return ngettext("%(remaining)d of %(total)d code remaining", "%(remaining)d of %(total)d codes remaining",
                         summary.remaining) % {"remaining": summary.remaining, "total": summary.total}
+
+    def status_warning(self, user) -> str:
+        """Warn on the Profile while a primary method is on but no code is left to fall back on."""
+        if has_primary_method(user) and not self.is_active_for(user):
+            return str(_("No backup codes: you could be locked out"))
+        return ""
+
+    def continue_first_set_up(self, request: HttpRequest, user) -> str:
+        """Show the first set right after the first primary method, as GitHub does."""
+        if flows.generate_after_first_primary(request, user=user) is None:
+            return ""
+        return reverse("mfa:backup_codes:new")
 
     def begin_challenge(
         self, request: HttpRequest, user, *, purpose: Purpose, resend: bool = False

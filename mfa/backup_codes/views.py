@@ -55,7 +55,9 @@ def new_codes_view(request: HttpRequest) -> HttpResponse:
         messages.success(request, _("Your backup codes are ready. Keep them somewhere safe."))
         return redirect("accounts:profile")
     return render(request, "mfa/backup_codes/new_codes.html", {
-        "view": view, "form": form, "product_name": app_settings.ISSUER})
+        "view": view, "form": form, "product_name": app_settings.ISSUER,
+        # A first set may be left for later (the Profile then warns); a regenerated one already replaced the old.
+        "can_skip": selectors.summary_for(request.user).is_pending})
 
 
 @reauthentication_required

@@ -79,6 +79,24 @@ class Method:
         """Return a short, safe description for the profile (e.g. a masked number)."""
         return ""
 
+    def status_warning(self, user) -> str:
+        """Return a warning the Multi-Factor Methods table shows beside this method, or "".
+
+        For what the user should still do ("No backup codes: ..."), whether
+        or not this method is active.
+        """
+        return ""
+
+    def continue_first_set_up(self, request: HttpRequest, user) -> str:
+        """Start this method's part of set-up once the user's first primary method is on; return its page.
+
+        Only a fallback method (backup codes) has one: the moment a first
+        phone can be lost is the moment a way back in is needed. Return ""
+        when there is nothing to show; the primary set-up has already
+        committed, so this must refuse by returning "", never by raising.
+        """
+        return ""
+
     def begin_challenge(
         self, request: HttpRequest, user, *, purpose: Purpose, resend: bool = False
     ) -> ChallengeContext:

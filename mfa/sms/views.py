@@ -12,8 +12,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts import signin
 from accounts.reauth import reauthentication_required
+from mfa import flows as mfa_flows
 from mfa import policy
-from mfa.registry import get_method
+from mfa.registry import get_method, has_primary_method
 from mfa.sms import challenges, flows
 from mfa.sms.forms import CodeForm, PhoneNumberForm
 from mfa.sms.phone import format_number, mask_number
@@ -90,10 +91,11 @@ def verify_view(request: HttpRequest) -> HttpResponse:
         return redirect("mfa:sms:verify")
     form = CodeForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
+        had_primary = has_primary_method(request.user)
         result = flows.confirm_setup_code(request, user=request.user, code=form.cleaned_data["code"])
         if result.ok:
             messages.success(request, result.message)
-            return redirect("mfa:sms:change_number" if result.next_step == flows.NEW_NUMBER else "accounts:profile")
+            return redirect(_page_after_step(request, result, had_primary=had_primary))
         form.add_error("code", result.message)
     shown = mask_number(state["number"]) if state["stage"] == flows.CHANGE_CURRENT else format_number(state["number"])
     return render(request, "mfa/sms/verify.html", {
@@ -102,6 +104,13 @@ def verify_view(request: HttpRequest) -> HttpResponse:
         "delivery": challenges.status_for_step(request.user, state["stage"], state["nonce"]),
         "status_url": f"{reverse('sms_delivery_status')}?step=setup",
     })
+
+
+def _page_after_step(request: HttpRequest, result: flows.StepResult, *, had_primary: bool) -> str:
+    """Return the new number's page in a change; after a set-up, the shared next page (new backup codes, first time)."""
+    if result.next_step == flows.NEW_NUMBER:
+        return reverse("mfa:sms:change_number")
+    return mfa_flows.page_after_set_up(request, user=request.user, had_primary=had_primary)
 
 
 @reauthentication_required

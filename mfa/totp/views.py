@@ -9,7 +9,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.reauth import reauthentication_required
+from mfa import flows as mfa_flows
 from mfa import policy
+from mfa.registry import has_primary_method
 from mfa.totp import flows
 from mfa.totp.forms import ConfirmSetupForm
 
@@ -40,12 +42,13 @@ def setup_view(request: HttpRequest) -> HttpResponse:
     # Bound on every POST, even an empty one, so a missing code gets an error.
     form = ConfirmSetupForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
+        had_primary = has_primary_method(request.user)
         outcome = flows.confirm_enrolment(request, user=request.user, setup_id=form.cleaned_data["setup_id"],
                                           code=form.cleaned_data["code"])
         if outcome.ok:
             messages.success(request, _("Google Authenticator replaced. Your old key no longer works.")
                              if outcome.replaced else _("Google Authenticator is on."))
-            return redirect("accounts:profile")
+            return redirect(mfa_flows.page_after_set_up(request, user=request.user, had_primary=had_primary))
         field = None if outcome.error in {"setup_invalid", "setup_expired"} else "code"
         form.add_error(field, outcome.message)
         pending = flows.pending_device(request.user)

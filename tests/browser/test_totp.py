@@ -56,8 +56,13 @@ def test_enrol_google_authenticator_by_qr_code_then_sign_in_with_it(page, user, 
     code.fill(authenticator.at(clock.timestamp()))
     page.get_by_role("button", name="Verify and turn on").click()
 
-    assert page.url.endswith("/account/profile/")
+    # The first method: set-up ends on the new backup codes (tests/browser/test_backup_codes.py).
     expect(page.get_by_text("Google Authenticator is on.")).to_be_visible()
+    expect(page.get_by_role("heading", name="Save your backup codes")).to_be_visible()
+    page.get_by_label("I have saved these codes").check()
+    page.get_by_role("button", name="Done").click()
+
+    assert page.url.endswith("/account/profile/")
     expect(row.locator(".in-use-dot")).to_be_visible()  # the green circle
     expect(row).to_contain_text("Enabled")
 
