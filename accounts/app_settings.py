@@ -67,6 +67,18 @@ class AppSettings(PrefixedSettings):
         """(requests, window in seconds) from one client IP, across every address it tries."""
         return self._setting("PASSWORD_RESET_REQUESTS_PER_IP", (20, 60 * 60))
 
+    # --- trusted browsers (accounts.trusted_browsers) ------------------------
+
+    @property
+    def TRUSTED_BROWSER_DAYS(self) -> int:
+        """Days "Don't ask for a code on this browser" lasts; 0 turns the offer off."""
+        return self._setting("TRUSTED_BROWSER_DAYS", 30)
+
+    @property
+    def TRUSTED_BROWSER_COOKIE_NAME(self) -> str:
+        """The trust cookie's name; "__Host-" is put in front when SESSION_COOKIE_SECURE is on."""
+        return self._setting("TRUSTED_BROWSER_COOKIE_NAME", "ctm_trusted_browser")
+
     # --- the outbox (accounts.delivery) ---------------------------------------
 
     @property

@@ -2,6 +2,7 @@
 from django import forms
 from django.contrib.auth import password_validation
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from accounts.models import User
 
@@ -32,6 +33,27 @@ class CodeForm(forms.Form):
         }),
         error_messages={"required": _("Enter the code.")},
     )
+
+
+class SignInCodeForm(CodeForm):
+    """Sign-in step 2: the code, and the offer to trust this browser for ``trust_days``.
+
+    Without a trust period (turned off for the user's agency) the box is not
+    offered at all, so it cannot be ticked.
+    """
+
+    remember_browser = forms.BooleanField(required=False)
+
+    def __init__(self, *args, trust_days: int | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not trust_days:
+            del self.fields["remember_browser"]
+            return
+        self.fields["remember_browser"].label = ngettext(
+            "Don't ask for a code on this browser for %(days)d day",
+            "Don't ask for a code on this browser for %(days)d days",
+            trust_days,
+        ) % {"days": trust_days}
 
 
 class ReauthenticationForm(forms.Form):

@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import base36_to_int, urlsafe_base64_decode, urlsafe_base64_encode
 
-from accounts import audit, notify, signin
+from accounts import audit, notify, signin, trusted_browsers
 from accounts.app_settings import app_settings
 from accounts.client import client_ip, rate_limit_network
 from accounts.models import User, normalize_email_address
@@ -192,7 +192,7 @@ def reset_password(request: HttpRequest, *, user: User, token: str, new_password
         locked.set_password(new_password)
         locked.save(update_fields=["password"])
         locked.end_all_sessions()
-        revoked = _revoke_trusted_browsers(locked)
+        revoked = trusted_browsers.revoke_all(request, user=locked, reason="password_reset", actor=locked)
         audit.record(request, PASSWORD_RESET, actor=locked, data={"trusted_browsers_revoked": revoked})
         notify.send(locked, DONE_EMAIL, {"request_ip": client_ip(request)})
     request.session.pop(SESSION_KEY, None)

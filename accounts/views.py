@@ -15,16 +15,16 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
-from accounts import audit, flows, password_reset, reauth, sessions, signin
+from accounts import audit, flows, password_reset, reauth, sessions, signin, trusted_browsers
 from accounts.app_settings import app_settings
 from accounts.forms import (
-    CodeForm,
     PasswordChangeForm,
     PasswordResetRequestForm,
     ProfileForm,
     ReauthenticationForm,
     ReauthenticationWithCodeForm,
     ResetPasswordForm,
+    SignInCodeForm,
     SignInForm,
 )
 from accounts.ratelimit import DatabaseLimit
@@ -84,8 +84,12 @@ def login_view(request: HttpRequest) -> HttpResponse:
             warning = attempts_left_message(outcome.attempts_left)
             offer_reset = outcome.attempts_left == 0
         elif signin.needs_second_step(outcome.user):
-            signin.start_second_step(request, outcome.user, next_url=next_url)
-            return redirect("accounts:login_verify")
+            if not trusted_browsers.sign_in_if_trusted(request, outcome.user):  # skips step 2, never the password
+                signin.start_second_step(request, outcome.user, next_url=next_url)
+                return redirect("accounts:login_verify")
+            response = redirect(next_url)
+            signin.remember_device(response, outcome.user)
+            return response
         else:
             signin.complete_sign_in(request, outcome.user)
             response = redirect(next_url)
@@ -134,7 +138,7 @@ def login_verify_view(request: HttpRequest) -> HttpResponse:
         signin.cancel_pending(request)
         return render(request, "accounts/signin_expired.html", status=400)
     resend = request.method == "POST" and "resend" in request.POST and method.can_resend
-    form = CodeForm(None if resend else bound_data(request))
+    form = SignInCodeForm(None if resend else bound_data(request), trust_days=trusted_browsers.trust_days(user))
     form.fields["code"].widget.attrs["inputmode"] = method.code_input_mode
     if request.method == "POST" and not resend and form.is_valid():
         result = method.verify(request, user, form.cleaned_data["code"], purpose="sign_in")
@@ -143,6 +147,8 @@ def login_verify_view(request: HttpRequest) -> HttpResponse:
             signin.complete_sign_in(request, user, device=result.device, method_key=method.key)
             response = redirect(next_url)
             signin.remember_device(response, user)
+            if form.cleaned_data.get("remember_browser"):
+                trusted_browsers.trust_browser(request, response, user=user)
             return response
         signin.record_second_step_failure(request, user, method_key=method.key, error=result.error,
                                           data={"retry_after": result.retry_after, **result.extra})
@@ -281,6 +287,41 @@ def _password_change_allowed(request: HttpRequest, form: PasswordChangeForm) -> 
     else:
         audit.record(request, audit.PASSWORD_CHANGE_FAILED, data={"error": "incorrect_password"})
     return True
+
+
+def _trusted_browsers_url() -> str:
+    return resolve_url("accounts:profile") + "#trusted-browsers"
+
+
+@reauth.reauthentication_required
+@csrf_protect
+@require_http_methods(["GET", "POST"])
+def trusted_browser_revoke_view(request: HttpRequest, browser_id: int) -> HttpResponse:
+    """Revoke one trusted browser (POST); a GET, as after "Confirm it's you", asks once more."""
+    if request.method != "POST":
+        browser = trusted_browsers.trusted_browser_row(request.user, browser_id=browser_id)
+        if browser is None:
+            raise Http404
+        return render(request, "accounts/trusted_browser_revoke_confirm.html", {"browser": browser})
+    if not trusted_browsers.revoke(request, user=request.user, browser_id=browser_id):
+        raise Http404
+    messages.success(request, _("The browser was revoked: it will ask for a code at its next sign-in."))
+    return redirect(_trusted_browsers_url())
+
+
+@reauth.reauthentication_required
+@csrf_protect
+@require_http_methods(["GET", "POST"])
+def trusted_browsers_revoke_all_view(request: HttpRequest) -> HttpResponse:
+    """Revoke every trusted browser (POST); a GET asks once more."""
+    if request.method != "POST":
+        return render(request, "accounts/trusted_browser_revoke_confirm.html", {"browser": None})
+    count = trusted_browsers.revoke_all(request, user=request.user)
+    messages.success(request, ngettext(
+        "%(count)d browser was revoked: it will ask for a code at its next sign-in.",
+        "%(count)d browsers were revoked: they will ask for a code at their next sign-in.", count,
+    ) % {"count": count})
+    return redirect(_trusted_browsers_url())
 
 
 @csrf_protect

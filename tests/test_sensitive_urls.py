@@ -156,7 +156,7 @@ def test_sensitive_url_checks_catch_ungated_and_late_gated_views(settings, user)
     assert sign_in(client, user).status_code == 302
 
     # The real accounts URLs included here may hold sensitive views of their
-    # own (Active sessions); the walk of the real URLconf covers those.
+    # own (Active sessions, Trusted browsers); the walk of the real URLconf covers those.
     found = [url for url in sensitive_urls(__name__) if "accounts" not in url.namespaces]
 
     assert {url.name for url in found} == {

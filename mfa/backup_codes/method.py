@@ -25,6 +25,10 @@ class BackupCodesMethod(Method):
         """Return the sets whose set-up finished and that hold a code left: only those can answer."""
         return BackupCodeSet.objects.usable()
 
+    def device_identity(self, device) -> str:
+        """Regenerated codes are a reset of the method: trust given before it ends."""
+        return f"{device.persistent_id}|{device.generated_at.isoformat()}"
+
     def status_detail(self, user) -> str:
         summary = selectors.summary_for(user)
         return ngettext("%(remaining)d of %(total)d code remaining", "%(remaining)d of %(total)d codes remaining",

@@ -75,6 +75,15 @@ class Method:
     def is_active_for(self, user) -> bool:
         return self.active_devices(user).exists()
 
+    def device_identity(self, device) -> str:
+        """Return what identifies ``device`` as set up now, for trusted browsers' fingerprint.
+
+        A trusted browser stops working when any identity of the user's
+        active devices changes, appears or goes. Override it when a device
+        can be reconfigured in place (a new number, a new set of codes).
+        """
+        return device.persistent_id
+
     def status_detail(self, user) -> str:
         """Return a short, safe description for the profile (e.g. a masked number)."""
         return ""

@@ -24,6 +24,10 @@ class SMSMethod(Method):
     def all_active_devices(self):
         return SMSDevice.objects.filter(confirmed=True)
 
+    def device_identity(self, device) -> str:
+        """A new number is a new second factor: trust given before the change ends."""
+        return f"{device.persistent_id}|{device.number}"
+
     def status_detail(self, user) -> str:
         device = challenges.active_device(user)
         return device.masked_number if device else ""

@@ -68,6 +68,6 @@ def sign_in_page(page: Page, email: str, *, password: str = PASSWORD, code: str 
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_load_state()
     if "/account/login/verify/" in page.url and code is not None:
-        page.get_by_label("Code").fill(code)
+        page.get_by_label("Code", exact=True).fill(code)
         page.get_by_role("button", name="Verify").click()
         page.wait_for_load_state()

@@ -20,7 +20,7 @@ def reauthenticate_page(page: Page, *, code: str | None = FAKE_CODE) -> None:
     expect(page.get_by_text("sensitive security area")).to_be_visible()
     page.get_by_label("Password").fill(PASSWORD)
     if code is not None:
-        page.get_by_label("Code").fill(code)
+        page.get_by_label("Code", exact=True).fill(code)
     page.get_by_role("button", name="Confirm").click()
 
 

@@ -22,7 +22,7 @@ def sign_in_with_backup_code(page: Page, email: str, code: str) -> None:
     expect(page).to_have_url(re.compile(r"/account/login/verify/$"))
     page.get_by_role("link", name="Use a backup code").click()
     expect(page.get_by_text("Enter one of your backup codes.")).to_be_visible()
-    page.get_by_label("Code").fill(code)
+    page.get_by_label("Code", exact=True).fill(code)
     page.get_by_role("button", name="Verify").click()
 
 
@@ -34,7 +34,7 @@ def test_generate_save_sign_in_with_a_code_and_reuse_is_refused(page: Page, user
     # Sensitive area: step-up first.
     expect(page.get_by_role("heading", name="Confirm it's you")).to_be_visible()
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_label("Code").fill(FAKE_CODE)
+    page.get_by_label("Code", exact=True).fill(FAKE_CODE)
     page.get_by_role("button", name="Confirm").click()
 
     page.get_by_role("button", name="Generate Backup Codes").click()

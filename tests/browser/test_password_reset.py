@@ -35,7 +35,7 @@ def test_forgot_password_through_the_email_then_sign_in_asks_for_the_code(page, 
     expect(page.get_by_role("alert")).to_have_text("Incorrect email or password.")
     sign_in_page(page, user.email, password=NEW_PASSWORD, code=None)
     expect(page).to_have_url(re.compile(r"/account/login/verify/$"))
-    page.get_by_label("Code").fill(FAKE_CODE)
+    page.get_by_label("Code", exact=True).fill(FAKE_CODE)
     page.get_by_role("button", name="Verify").click()
     expect(page).to_have_url(re.compile(r"/account/profile/$"))
 

@@ -17,9 +17,9 @@ def test_choose_method_asks_to_reauthenticate_then_opens_chooser(page, user):
     expect(page).to_have_url(re.compile(r"/account/reauthenticate/\?next=%2Fmfa%2Fdefault%2F$"))
     expect(page.get_by_role("heading", name="Confirm it's you")).to_be_visible()
     expect(page.get_by_label("Password")).to_have_attribute("autocomplete", "current-password")
-    expect(page.get_by_label("Code")).to_have_attribute("autocomplete", "one-time-code")
+    expect(page.get_by_label("Code", exact=True)).to_have_attribute("autocomplete", "one-time-code")
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_label("Code").fill(FAKE_CODE)
+    page.get_by_label("Code", exact=True).fill(FAKE_CODE)
     page.get_by_role("button", name="Confirm").click()
 
     expect(page).to_have_url(re.compile(r"/mfa/default/$"))

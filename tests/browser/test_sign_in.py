@@ -17,13 +17,13 @@ def test_sign_in_with_second_factor_and_sign_out(page, user):
     page.get_by_role("button", name="Sign in").click()
 
     expect(page).to_have_url(re.compile(r"/account/login/verify/$"))
-    code = page.get_by_label("Code")
+    code = page.get_by_label("Code", exact=True)
     expect(code).to_have_attribute("autocomplete", "one-time-code")
     expect(code).to_have_attribute("inputmode", "numeric")
     # Half signed in: every other page sends us back to step 2.
     page.goto("/account/profile/")
     assert page.url.endswith("/account/login/verify/")
-    page.get_by_label("Code").fill("424242")
+    page.get_by_label("Code", exact=True).fill("424242")
     page.get_by_role("button", name="Verify").click()
 
     assert page.url.endswith("/account/profile/")

@@ -28,7 +28,7 @@ def test_enrol_text_messages_then_sign_in_with_texted_code(page, user):
     expect(page).to_have_url(re.compile(r"/mfa/sms/verify/$"))
     expect(page.locator("#sms-verify")).to_contain_text("We texted a 6-digit code to +1 415-555-2671.")
     expect(page.get_by_role("button", name="Resend code")).to_be_disabled()  # the countdown script runs
-    page.get_by_label("Code").fill(last_code(NUMBER))
+    page.get_by_label("Code", exact=True).fill(last_code(NUMBER))
     page.get_by_role("button", name="Verify").click()
 
     # The first method: set-up ends on the new backup codes; skipping them leaves a warning on the Profile.
@@ -50,7 +50,7 @@ def test_enrol_text_messages_then_sign_in_with_texted_code(page, user):
     assert OutboxMessage.objects.filter(to=NUMBER).count() == texts_before + 1
     page.reload()  # a refresh must not send another text
     assert OutboxMessage.objects.filter(to=NUMBER).count() == texts_before + 1
-    code = page.get_by_label("Code")
+    code = page.get_by_label("Code", exact=True)
     expect(code).to_have_attribute("autocomplete", "one-time-code")
     code.fill(last_code(NUMBER))
     page.get_by_role("button", name="Verify").click()
@@ -80,7 +80,7 @@ def test_step_two_turns_sending_into_sent_without_a_reload(page, user, settings)
 
     expect(status).to_have_text("Sent.")
     assert page.url == url_before
-    page.get_by_label("Code").fill(last_code(NUMBER))
+    page.get_by_label("Code", exact=True).fill(last_code(NUMBER))
     page.get_by_role("button", name="Verify").click()
     expect(page).to_have_url(re.compile(r"/account/profile/$"))
     assert csp_errors == []

@@ -74,7 +74,7 @@ def test_enrol_google_authenticator_by_qr_code_then_sign_in_with_it(page, user, 
     sign_in_page(page, user.email, code=None)
     assert page.url.endswith("/account/login/verify/")
     expect(page.get_by_text("Google Authenticator")).to_be_visible()
-    page.get_by_label("Code").fill(authenticator.at(clock.timestamp()))
+    page.get_by_label("Code", exact=True).fill(authenticator.at(clock.timestamp()))
     page.get_by_role("button", name="Verify").click()
 
     assert page.url.endswith("/account/profile/")
