@@ -15,7 +15,7 @@ from django.dispatch import Signal
 from django.http import HttpRequest, HttpResponse
 from django.utils.crypto import constant_time_compare
 
-from accounts import audit
+from accounts import audit, reauth
 from accounts.app_settings import app_settings
 from accounts.client import rate_limit_network
 from accounts.models import User, normalize_email_address
@@ -209,12 +209,18 @@ def complete_sign_in(request: HttpRequest, user: User, *, device=None, method_ke
 
     With a device, django-otp marks the session verified, so
     ``request.user.is_verified()`` is true from here on.
+
+    The sign-in counts as a step-up for MFA_REAUTH_WINDOW: with a device
+    (a second factor answered now) for every sensitive page, without one
+    (the password alone) only while the user has no second factor. A
+    sign-in that skips step 2 must therefore pass no device.
     """
     pending = request.session.pop(PENDING_SESSION_KEY, None) or {}
     backend = pending.get("backend") or getattr(user, "backend", None)
     login(request, user, backend=backend)
     if device is not None:
         django_otp.login(request, device)
+    reauth.mark_reauthenticated(request, second_factor=device is not None)
     started = clock.timestamp()
     request.session[AUTH_STARTED_SESSION_KEY] = started
     request.session[LAST_ACTIVITY_SESSION_KEY] = started

@@ -187,25 +187,42 @@ def reauth_failure_limit() -> DatabaseLimit:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def reauthenticate_view(request: HttpRequest) -> HttpResponse:
-    """Step-up re-authentication: the password, plus a second factor if the user has one."""
+    """Step-up re-authentication: the password, plus a second factor if the user has one.
+
+    "Text me a code" and another method's button post this form too, so the
+    password typed so far comes back in the field instead of being erased.
+    """
     user = request.user
     next_url = safe_next_url(request)
-    method, methods = choose_method(user, request.POST.get("method") or request.GET.get("method"))
+    switch_to = request.POST.get("use_method", "")
+    method, methods = choose_method(user, switch_to or request.POST.get("method") or request.GET.get("method"))
     form_class = ReauthenticationWithCodeForm if method else ReauthenticationForm
     resend = request.method == "POST" and "resend" in request.POST and method is not None and method.can_resend
-    form = form_class(None if resend else bound_data(request))
+    form = _form_keeping_password(request, form_class) if resend or switch_to else form_class(bound_data(request))
     if method is not None:
         form.fields["code"].widget.attrs["inputmode"] = method.code_input_mode
-    if request.method == "POST" and not resend and form.is_valid():
+    if request.method == "POST" and form.is_bound and form.is_valid():
         error = _check_reauthentication(request, form, method)
         if error is None:
-            return redirect(next_url)
+            return redirect(reauth.resume_after_step_up(request, next_url))
         form.add_error(None, error)
     challenge = method.begin_challenge(request, user, purpose="reauth", resend=resend) if method else None
     return render(request, "accounts/reauthenticate.html", {
         "form": form, "method": method, "challenge": challenge, "next": next_url,
         "alternatives": [m for m in methods if method and m.key != method.key],
     })
+
+
+def _form_keeping_password(request: HttpRequest, form_class):
+    """Return an unchecked form that shows the password typed so far (the page is never cached)."""
+    form = form_class()
+    field = form.fields["password"]
+    field.widget.render_value = True
+    form.initial["password"] = request.POST.get("password", "")[:field.max_length]
+    if form.initial["password"] and "code" in form.fields:  # the code is what is left to type
+        field.widget.attrs.pop("autofocus", None)
+        form.fields["code"].widget.attrs["autofocus"] = True
+    return form
 
 
 def _check_reauthentication(request: HttpRequest, form, method) -> str | None:
@@ -229,7 +246,7 @@ def _check_reauthentication(request: HttpRequest, form, method) -> str | None:
         error = None
     if error is None:
         limit.give_back(str(user.pk), bucket)
-        reauth.mark_reauthenticated(request)
+        reauth.mark_reauthenticated(request, second_factor=method is not None)
         audit.record(request, audit.REAUTH_SUCCEEDED, method=method.key if method else "password")
         return None
     audit.record(request, audit.REAUTH_FAILED, method=method.key if method else "password", data=failure_data)

@@ -9,6 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
@@ -85,8 +86,14 @@ def _admin_url(agency: Agency, member, method) -> str:
 
 
 # --- Sensitive: behind step-up re-authentication ----------------------------
+# An administrator's pages on another user's methods ask on every visit (the
+# seed: "You will be prompted to re-authenticate"); the buttons on a page
+# that opened keep working for MFA_REAUTH_MEMBER_PAGE_WINDOW.
 
-@reauthentication_required
+MEMBER_BACKUP_CODES = "agencies:member_backup_codes"
+
+
+@reauthentication_required(each_visit=True, action=gettext_lazy("Disable"))
 @require_http_methods(["GET", "POST"])
 def member_method_view(request: HttpRequest, agency_id: int, user_id: int, method_key: str) -> HttpResponse:
     """Add/Edit on a member's method: offers "Disable" (an administrator's reset)."""
@@ -115,7 +122,7 @@ def _managed_member(request: HttpRequest, agency_id: int, user_id: int) -> tuple
     return agency, permissions.get_managed_member_or_404(request.user, agency, user_id).user
 
 
-@reauthentication_required
+@reauthentication_required(each_visit=True)
 @require_http_methods(["GET"])
 def member_backup_codes_view(request: HttpRequest, agency_id: int, user_id: int) -> HttpResponse:
     """Add/Edit beside a member's Backup Codes: "View Backup Codes" and "Generate Backup Codes"."""
@@ -125,7 +132,7 @@ def member_backup_codes_view(request: HttpRequest, agency_id: int, user_id: int)
     })
 
 
-@reauthentication_required
+@reauthentication_required(each_visit=True, resume_at=MEMBER_BACKUP_CODES, action=gettext_lazy("View Backup Codes"))
 @require_http_methods(["GET", "POST"])
 def member_backup_codes_reveal_view(request: HttpRequest, agency_id: int, user_id: int) -> HttpResponse:
     """Show the member's current codes, decrypted. POST only: every view is audited and emailed."""
@@ -141,7 +148,8 @@ def member_backup_codes_reveal_view(request: HttpRequest, agency_id: int, user_i
     })
 
 
-@reauthentication_required
+@reauthentication_required(each_visit=True, resume_at=MEMBER_BACKUP_CODES,
+                           action=gettext_lazy("Generate Backup Codes"))
 @require_http_methods(["GET", "POST"])
 def member_backup_codes_generate_view(request: HttpRequest, agency_id: int, user_id: int) -> HttpResponse:
     """"Generate Backup Codes" for a member: replaces their old set, emails them."""

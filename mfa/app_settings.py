@@ -19,6 +19,15 @@ class AppSettings(PrefixedSettings):
         return self._setting("REAUTH_WINDOW", 10 * 60)
 
     @property
+    def REAUTH_MEMBER_PAGE_WINDOW(self) -> int:
+        """Seconds an administrator's step-up for a member's method page lasts.
+
+        Within it the page opens once, and its buttons (Disable, View or
+        Generate Backup Codes) keep working after it opened.
+        """
+        return self._setting("REAUTH_MEMBER_PAGE_WINDOW", 5 * 60)
+
+    @property
     def PENDING_SIGN_IN_TIMEOUT(self) -> int:
         """Seconds a half-finished sign-in (password done, code not) stays usable."""
         return self._setting("PENDING_SIGN_IN_TIMEOUT", 10 * 60)

@@ -11,6 +11,7 @@ from accounts.models import User
 from agencies.flows import add_member, add_subaccount, create_agency
 from agencies.models import Role
 from ctm_auth import clock as project_clock
+from mfa.app_settings import app_settings as mfa_settings
 from tests.fake_method.models import FakeDevice
 from tests.fake_twilio import start_fake_twilio, stop_fake_twilio
 from tests.servers import RedisServer
@@ -80,11 +81,23 @@ def sign_in(client, user: User, *, password: str = PASSWORD, code: str | None = 
     return response
 
 
-def reauthenticate(client, user: User, *, password: str = PASSWORD, code: str = FAKE_CODE):
-    data = {"password": password}
+def reauthenticate(client, user: User, *, password: str = PASSWORD, code: str = FAKE_CODE, next_url: str = ""):
+    data = {"password": password, **({"next": next_url} if next_url else {})}
     if FakeDevice.objects.filter(user=user, confirmed=True).exists():
         data["code"] = code
     return client.post(reverse("accounts:reauthenticate"), data)
+
+
+def open_after_step_up(client, user: User, url: str):
+    """Confirm it's you for ``url``, then open it: an administrator's member pages open once per step-up."""
+    response = reauthenticate(client, user, next_url=url)
+    assert response.status_code == 302 and response.url == url, response
+    return client.get(url)
+
+
+def let_step_up_window_pass() -> None:
+    """Move the clock past the step-up window a sign-in or step-up opened (the session lives on)."""
+    project_clock.advance(mfa_settings.REAUTH_WINDOW + 1)
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from django.urls import include, path, reverse
 
 from accounts.reauth import ReauthenticationRequiredMixin, reauthentication_required
 from tests.accounts.helpers import redirect_parts
-from tests.conftest import add_fake_device, sign_in
+from tests.conftest import add_fake_device, let_step_up_window_pass, sign_in
 from tests.urlwalk import DUMMY_UUID, WalkedURL, resolvable, walk
 
 SENSITIVE_NAMESPACES = frozenset({"mfa", "agencies"})
@@ -71,10 +71,11 @@ def ungated(client: Client, urls: list[WalkedURL]) -> list[str]:
 
 @pytest.fixture
 def not_reauthenticated_client(db, user):
-    """Signed in through both steps, never re-authenticated; a 500 is reported, not raised."""
+    """Signed in through both steps, the sign-in's window passed; a 500 is reported, not raised."""
     add_fake_device(user)
     client = Client(raise_request_exception=False)
     assert sign_in(client, user).status_code == 302
+    let_step_up_window_pass()
     return client
 
 
@@ -154,6 +155,7 @@ def test_sensitive_url_checks_catch_ungated_and_late_gated_views(settings, user)
     add_fake_device(user)
     client = Client(raise_request_exception=False)
     assert sign_in(client, user).status_code == 302
+    let_step_up_window_pass()
 
     # The real accounts URLs included here may hold sensitive views of their
     # own (Active sessions, Trusted browsers); the walk of the real URLconf covers those.

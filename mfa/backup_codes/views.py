@@ -5,6 +5,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.reauth import reauthentication_required
@@ -26,7 +27,7 @@ def manage_view(request: HttpRequest) -> HttpResponse:
     })
 
 
-@reauthentication_required
+@reauthentication_required(resume_at=MANAGE, action=gettext_lazy("Generate Backup Codes"))
 @require_POST
 def generate_view(request: HttpRequest) -> HttpResponse:
     """"Generate Backup Codes"."""
@@ -87,7 +88,7 @@ def download_view(request: HttpRequest) -> HttpResponse:
     return response
 
 
-@reauthentication_required
+@reauthentication_required(action=gettext_lazy("Regenerate"))
 @require_http_methods(["GET", "POST"])
 def regenerate_view(request: HttpRequest) -> HttpResponse:
     """Confirm, then replace every code at once and show the new set."""

@@ -22,6 +22,10 @@ class ChallengeContext:
     template_name: str
     context: dict = field(default_factory=dict)
     notice: str = ""  # e.g. "We sent a code to •••• 1234"
+    #: Buttons ("Resend code") the page puts inside its code form, after its
+    #: submit button: they post what was typed (a password) along, and Enter
+    #: still submits the code.
+    actions_template_name: str = ""
 
 
 @dataclass(frozen=True)

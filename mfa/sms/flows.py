@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
-from accounts import audit, notify
+from accounts import audit, notify, reauth
 from ctm_auth import clock
 from mfa import flows as mfa_flows
 from mfa import policy
@@ -169,6 +169,7 @@ def _finish_enrolment(request: HttpRequest, *, user, challenge: SMSChallenge) ->
         cancel_setup(request)
         return StepResult(ok=False, error="already_enabled", message=_("Text Messages is already set up."))
     cancel_setup(request)
+    reauth.mark_second_factor_proven(request, user)  # the code just texted to it proves the new number
     return StepResult(ok=True, next_step="done", message=_("Text Messages is on. We will text you a code when you sign in."))
 
 

@@ -81,6 +81,7 @@ class SMSMethod(Method):
             notice = _("Enter the code we texted to %(number)s.")
         return ChallengeContext(
             template_name="mfa/sms/challenge.html",
+            actions_template_name="mfa/sms/_challenge_actions.html",
             notice=notice % {"number": masked} if masked else "",
             context={
                 "masked_number": masked,

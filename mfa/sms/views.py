@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -45,7 +46,7 @@ def _recommended_method_url() -> str:
     return reverse(method.manage_url_name) if method and method.manage_url_name else ""
 
 
-@reauthentication_required
+@reauthentication_required(resume_at="mfa:sms:manage", action=gettext_lazy("Change number"))
 @require_POST
 def change_start_view(request: HttpRequest) -> HttpResponse:
     """"Change number": first a code to the current number."""
@@ -113,7 +114,7 @@ def _page_after_step(request: HttpRequest, result: flows.StepResult, *, had_prim
     return mfa_flows.page_after_set_up(request, user=request.user, had_primary=had_primary)
 
 
-@reauthentication_required
+@reauthentication_required(resume_at="mfa:sms:verify", action=gettext_lazy("Cancel"))
 @require_POST
 def cancel_view(request: HttpRequest) -> HttpResponse:
     """Abandon a set-up or change; the active number (if any) stays as it was."""
@@ -122,7 +123,7 @@ def cancel_view(request: HttpRequest) -> HttpResponse:
     return redirect("mfa:sms:manage")
 
 
-@reauthentication_required
+@reauthentication_required(action=gettext_lazy("Disable"))
 @require_http_methods(["GET", "POST"])
 def disable_view(request: HttpRequest) -> HttpResponse:
     """Confirm, then remove Text Messages."""

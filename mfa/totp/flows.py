@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.http import HttpRequest
 
-from accounts import audit, notify
+from accounts import audit, notify, reauth
 from accounts.client import client_ip
 from ctm_auth import clock
 from mfa import policy
@@ -138,6 +138,7 @@ def confirm_enrolment(request: HttpRequest, *, user, setup_id: str, code: str) -
         # This session just proved it holds the new device; keep it verified
         # (the device it verified with may have been the one replaced).
         django_otp.login(request, pending)
+        reauth.mark_second_factor_proven(request, user)
     return ConfirmOutcome(device=pending, replaced=replaced)
 
 

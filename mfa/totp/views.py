@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.reauth import reauthentication_required
@@ -26,7 +27,12 @@ def manage_view(request: HttpRequest) -> HttpResponse:
     })
 
 
-@reauthentication_required
+def _start_label(request: HttpRequest) -> str:
+    """Return the label of the Add/Edit page's button that posts to start_view."""
+    return _("Replace") if flows.active_device(request.user) else _("Set up Google Authenticator")
+
+
+@reauthentication_required(resume_at="mfa:totp:manage", action=_start_label)
 @require_POST
 def start_view(request: HttpRequest) -> HttpResponse:
     """Begin a set-up (or a replacement): a new secret, pending until confirmed."""
@@ -59,7 +65,7 @@ def setup_view(request: HttpRequest) -> HttpResponse:
     return render(request, "mfa/totp/setup.html", {"form": form, "setup": setup})
 
 
-@reauthentication_required
+@reauthentication_required(resume_at="mfa:totp:setup", action=gettext_lazy("Cancel set-up"))
 @require_POST
 def cancel_view(request: HttpRequest) -> HttpResponse:
     """Abandon the pending set-up; nothing becomes (or stops being) active."""
@@ -68,7 +74,7 @@ def cancel_view(request: HttpRequest) -> HttpResponse:
     return redirect("mfa:totp:manage")
 
 
-@reauthentication_required
+@reauthentication_required(action=gettext_lazy("Disable"))
 @require_http_methods(["GET", "POST"])
 def disable_view(request: HttpRequest) -> HttpResponse:
     """Confirm, then remove the user's Google Authenticator."""

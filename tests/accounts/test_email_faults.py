@@ -32,7 +32,7 @@ from mfa.backup_codes.models import BackupCodeSet
 from mfa.totp import flows as totp_flows
 from mfa.totp.models import TOTPDevice
 from tests.accounts.conftest import accept_again, headers, latest_pk, rows_since, stop
-from tests.conftest import PASSWORD, add_fake_device, reauthenticate, sign_in
+from tests.conftest import PASSWORD, add_fake_device, open_after_step_up, reauthenticate, sign_in
 from tests.fake_method.models import FakeDevice
 from tests.mfa.backup_codes.conftest import set_up_codes, sign_in_with_backup_code, submit_backup_code
 from tests.mfa.totp.conftest import code_for, enrol, reauthenticate_with_totp, sign_in_with_totp
@@ -276,10 +276,12 @@ def test_admin_reset_with_mail_fault_removes_the_members_method(fault, acme):
     alice_browser = Client()
     assert sign_in(alice_browser, acme.alice).status_code == 302
     owner = fully_signed_in(acme.owner)
+    member_method = reverse("agencies:member_method", args=[acme.agency.pk, acme.alice.pk, "fake"])
+    open_after_step_up(owner, acme.owner, member_method)  # asked on every visit
     fault.begin()
 
     with fault.request():
-        response = owner.post(reverse("agencies:member_method", args=[acme.agency.pk, acme.alice.pk, "fake"]))
+        response = owner.post(member_method)
 
     assert response.status_code == 302
     assert response.url == reverse("settings:edit_user", args=[acme.agency.pk, acme.alice.pk])

@@ -8,8 +8,8 @@ from django.urls import reverse
 from accounts.models import AuditEvent
 from accounts.reauth import REAUTH_SESSION_KEY
 from mfa.app_settings import app_settings as mfa_settings
-from tests.accounts.helpers import let_device_wait_pass, redirect_parts
-from tests.conftest import FAKE_CODE, PASSWORD, sign_in
+from tests.accounts.helpers import redirect_parts
+from tests.conftest import FAKE_CODE, PASSWORD, let_step_up_window_pass, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -19,8 +19,9 @@ SENSITIVE = "/mfa/default/"  # "Choose which authentication method to use"
 
 @pytest.fixture
 def mfa_client(client, user_with_mfa):
-    """Signed in through both steps, not re-authenticated."""
+    """Signed in through both steps, long enough ago that the sign-in's window closed."""
     assert sign_in(client, user_with_mfa).status_code == 302
+    let_step_up_window_pass()
     return client
 
 
@@ -65,7 +66,6 @@ def test_reauthenticate_with_password_alone_is_refused_when_user_has_second_fact
 
     assert response.status_code == 200
     assert response.context["form"].errors["code"] == ["Enter the code."]
-    assert REAUTH_SESSION_KEY not in mfa_client.session
     assert_sent_to_reauthenticate(mfa_client.get(SENSITIVE))
     assert not AuditEvent.objects.filter(event_type="reauth.succeeded").exists()
 
@@ -76,7 +76,7 @@ def test_reauthenticate_naming_another_method_still_needs_the_code(mfa_client, m
 
     assert response.status_code == 200
     assert "code" in response.context["form"].errors
-    assert REAUTH_SESSION_KEY not in mfa_client.session
+    assert_sent_to_reauthenticate(mfa_client.get(SENSITIVE))
 
 
 def test_reauthenticate_with_password_and_code_returns_to_next(mfa_client, user_with_mfa):
@@ -155,23 +155,27 @@ def test_reauthentication_window_cannot_be_extended_by_editing_cookies(mfa_clien
     assert path == reverse("accounts:login")  # a forged cookie is simply no session
 
 
-def test_reauthentication_window_belongs_to_one_session(mfa_client, user_with_mfa):
-    reauth(mfa_client)
+def test_reauthentication_window_belongs_to_one_session(client, user_with_mfa):
     other_device = Client()
+    assert sign_in(client, user_with_mfa).status_code == 302
     assert sign_in(other_device, user_with_mfa).status_code == 302
+    let_step_up_window_pass()
 
-    assert mfa_client.get(SENSITIVE).status_code == 200
+    reauth(client)
+
+    assert client.get(SENSITIVE).status_code == 200
     assert_sent_to_reauthenticate(other_device.get(SENSITIVE))
 
 
-def test_reauthentication_window_ends_with_sign_out(mfa_client, user_with_mfa):
+def test_reauthentication_window_ends_with_sign_out(mfa_client):
     reauth(mfa_client)
+    cookie = mfa_client.cookies[settings.SESSION_COOKIE_NAME].value
     mfa_client.post(reverse("accounts:logout"))
-    let_device_wait_pass(user_with_mfa)
 
-    assert sign_in(mfa_client, user_with_mfa).status_code == 302
+    mfa_client.cookies[settings.SESSION_COOKIE_NAME] = cookie  # the old session, window and all, is gone
 
-    assert_sent_to_reauthenticate(mfa_client.get(SENSITIVE))
+    path, _ = redirect_parts(mfa_client.get(SENSITIVE))
+    assert path == reverse("accounts:login")
 
 
 def test_sensitive_post_without_reauthentication_changes_nothing_and_restarts_safely(mfa_client, user_with_mfa):
@@ -206,7 +210,7 @@ def test_reauthenticate_with_wrong_password_is_audited(mfa_client, user_with_mfa
     assert event.method == "fake"
     assert event.data == {"error": "incorrect_password"}
     assert event.ip_address == "127.0.0.1"
-    assert REAUTH_SESSION_KEY not in mfa_client.session
+    assert_sent_to_reauthenticate(mfa_client.get(SENSITIVE))
 
 
 def test_reauthenticate_with_wrong_code_is_audited(mfa_client, user_with_mfa):
@@ -217,7 +221,7 @@ def test_reauthenticate_with_wrong_code_is_audited(mfa_client, user_with_mfa):
     event = AuditEvent.objects.get(event_type="reauth.failed")
     assert event.data["error"] == "incorrect_code"
     assert "000000" not in str(event.data)
-    assert REAUTH_SESSION_KEY not in mfa_client.session
+    assert_sent_to_reauthenticate(mfa_client.get(SENSITIVE))
 
 
 def test_reauthenticate_after_too_many_failures_is_blocked_until_window_passes(mfa_client, user_with_mfa, clock,
@@ -231,7 +235,7 @@ def test_reauthenticate_after_too_many_failures_is_blocked_until_window_passes(m
     assert response.status_code == 200
     errors = list(response.context["form"].non_field_errors())
     assert len(errors) == 1 and errors[0].startswith("Too many attempts. Try again in ")
-    assert REAUTH_SESSION_KEY not in mfa_client.session
+    assert_sent_to_reauthenticate(mfa_client.get(SENSITIVE))
     assert AuditEvent.objects.filter(event_type="reauth.failed").count() == 3
     assert not AuditEvent.objects.filter(event_type="reauth.succeeded").exists()
 

@@ -16,7 +16,7 @@ from agencies import flows as agency_flows
 from agencies import policy
 from ctm_auth.faults import CacheUnavailable
 from mfa.totp.models import TOTPDevice
-from tests.conftest import FAKE_CODE, PASSWORD, add_fake_device, sign_in
+from tests.conftest import FAKE_CODE, PASSWORD, add_fake_device, let_step_up_window_pass, sign_in
 from tests.mfa.totp.conftest import code_for, enrol, reauthenticate_with_totp, sign_in_with_totp
 
 pytestmark = [pytest.mark.needs_postgres, pytest.mark.django_db]
@@ -167,6 +167,7 @@ def test_reauthenticate_while_redis_is_down_works(client, user_with_mfa, redis_s
 def test_reauthenticate_with_wrong_password_while_redis_is_down_is_still_counted(client, user_with_mfa,
                                                                                  redis_server):
     assert sign_in(client, user_with_mfa).status_code == 302
+    let_step_up_window_pass()  # the sign-in's own window
     redis_server.stop()
 
     for _ in range(10):
@@ -242,6 +243,7 @@ def test_known_browser_lock_out_survives_a_redis_restart(client, user, redis_ser
 
 def test_reauthenticate_lock_out_survives_a_redis_restart(client, user_with_mfa, redis_server):
     assert sign_in(client, user_with_mfa).status_code == 302
+    let_step_up_window_pass()  # the sign-in's own window
     for _ in range(10):
         assert form_errors(reauth(client, password=WRONG)) == ["Incorrect password."]
 

@@ -8,7 +8,7 @@ from accounts.models import AuditEvent
 from mfa.backup_codes import flows as backup_flows
 from mfa.backup_codes.models import BackupCodeSet
 from tests.agencies.test_member_reset import ROLE_MATRIX, admin_client
-from tests.conftest import add_fake_device
+from tests.conftest import add_fake_device, open_after_step_up
 from tests.mfa.backup_codes.conftest import set_up_codes
 
 
@@ -25,7 +25,7 @@ def test_admin_views_users_codes_with_used_state_audited_and_emailed(acme, djang
     add_fake_device(acme.bob)
     codes = set_up_codes(acme.bob)
     client = admin_client(acme.admin)
-    page = client.get(urls(acme.agency, acme.bob)["manage"]).content.decode()
+    page = open_after_step_up(client, acme.admin, urls(acme.agency, acme.bob)["manage"]).content.decode()
     assert "View Backup Codes" in page and "Generate Backup Codes" in page
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
@@ -41,6 +41,8 @@ def test_reveal_by_get_shows_nothing_and_records_nothing(acme):
     add_fake_device(acme.bob)
     codes = set_up_codes(acme.bob)
     client = admin_client(acme.admin)
+    response = open_after_step_up(client, acme.admin, urls(acme.agency, acme.bob)["manage"])
+    assert response.status_code == 200
     response = client.get(urls(acme.agency, acme.bob)["reveal"])
     assert response.status_code == 302 and codes[0] not in response.content.decode()
     assert not AuditEvent.objects.filter(event_type=backup_flows.VIEWED).exists()
@@ -50,6 +52,7 @@ def test_admin_generates_codes_for_user_old_set_stops_working(acme, django_captu
     add_fake_device(acme.bob)
     old_codes = set_up_codes(acme.bob)
     client = admin_client(acme.owner)
+    open_after_step_up(client, acme.owner, urls(acme.agency, acme.bob)["manage"])
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         page = client.post(urls(acme.agency, acme.bob)["generate"]).content.decode()
@@ -64,7 +67,7 @@ def test_admin_generates_codes_for_user_old_set_stops_working(acme, django_captu
 
 def test_generate_refused_when_user_has_no_primary_method(acme):
     client = admin_client(acme.owner)
-    page = client.get(urls(acme.agency, acme.bob)["manage"]).content.decode()
+    page = open_after_step_up(client, acme.owner, urls(acme.agency, acme.bob)["manage"]).content.decode()
     assert "Generate Backup Codes" not in page and "once the user has Google Authenticator" in page
     response = client.post(urls(acme.agency, acme.bob)["generate"], follow=True)
     assert not BackupCodeSet.objects.filter(user=acme.bob, confirmed=True).exists()
@@ -79,7 +82,8 @@ def test_backup_codes_permission_matrix(acme, actor_name, target_name, allowed):
         if not target.fakedevice_set.exists():
             add_fake_device(target)
         set_up_codes(target)
-    responses = [client.get(urls(acme.agency, target)["manage"]), client.post(urls(acme.agency, target)["reveal"]),
+    responses = [open_after_step_up(client, actor, urls(acme.agency, target)["manage"]),
+                 client.post(urls(acme.agency, target)["reveal"]),
                  client.post(urls(acme.agency, target)["generate"])]
     if allowed:
         assert [r.status_code for r in responses] == [200, 200, 200]
@@ -92,6 +96,7 @@ def test_backup_codes_of_other_agency_user_is_404(acme, solo):
     add_fake_device(solo.owner)
     set_up_codes(solo.owner)
     client = admin_client(acme.owner)
+    assert open_after_step_up(client, acme.owner, urls(acme.agency, solo.owner)["manage"]).status_code == 404
     assert client.post(urls(acme.agency, solo.owner)["reveal"]).status_code == 404
 
 

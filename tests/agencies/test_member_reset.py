@@ -9,7 +9,7 @@ from agencies import flows
 from mfa.app_settings import app_settings as mfa_settings
 from mfa.registry import get_method
 from tests.concurrency import run_concurrently
-from tests.conftest import add_fake_device, reauthenticate, sign_in
+from tests.conftest import add_fake_device, open_after_step_up, reauthenticate, sign_in
 from tests.fake_method.models import FakeDevice
 
 
@@ -45,7 +45,7 @@ def test_reset_permission_matrix(acme, actor_name, target_name, allowed, django_
     if not FakeDevice.objects.filter(user=target).exists():
         add_fake_device(target)
     with django_capture_on_commit_callbacks(execute=True):
-        page = client.get(reset_url(acme.agency, target))
+        page = open_after_step_up(client, actor, reset_url(acme.agency, target))
         response = client.post(reset_url(acme.agency, target))
     if allowed:
         assert page.status_code == 200 and b"Disable" in page.content
@@ -64,6 +64,7 @@ def test_admin_cannot_reset_another_admin(acme, make_user):
     add_member(agency=acme.agency, user=other_admin, role=Role.ADMIN)
     add_fake_device(other_admin)
     client = admin_client(acme.admin)
+    assert open_after_step_up(client, acme.admin, reset_url(acme.agency, other_admin)).status_code == 404
     assert client.post(reset_url(acme.agency, other_admin)).status_code == 404
     assert FakeDevice.objects.filter(user=other_admin).exists()
 
@@ -72,9 +73,10 @@ def test_reset_of_user_in_another_agency_is_404(acme, solo):
     add_fake_device(solo.owner)
     client = admin_client(acme.owner)
     # The Solo owner's id through Acme's URL, and Acme's alice through Solo's URL.
-    assert client.post(reset_url(acme.agency, solo.owner)).status_code == 404
+    for url in (reset_url(acme.agency, solo.owner), reset_url(solo.agency, acme.alice)):
+        assert open_after_step_up(client, acme.owner, url).status_code == 404
+        assert client.post(url).status_code == 404
     assert client.get(reverse("settings:edit_user", args=[acme.agency.pk, solo.owner.pk])).status_code == 404
-    assert client.post(reset_url(solo.agency, acme.alice)).status_code == 404
     assert FakeDevice.objects.filter(user=solo.owner).exists()
 
 
@@ -85,6 +87,7 @@ def test_reset_destroys_method_ends_sessions_audits_and_emails(acme, django_capt
     assert alice_browser.get(reverse("accounts:profile")).status_code == 200
 
     client = admin_client(acme.owner)
+    open_after_step_up(client, acme.owner, reset_url(acme.agency, acme.alice))
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reset_url(acme.agency, acme.alice))
@@ -127,6 +130,7 @@ def test_reset_after_reauth_window_expired_changes_nothing(acme, clock):
 
 def test_reset_of_a_method_not_enabled_says_so_and_changes_nothing(acme):
     client = admin_client(acme.owner)
+    open_after_step_up(client, acme.owner, reset_url(acme.agency, acme.bob))
     response = client.post(reset_url(acme.agency, acme.bob), follow=True)
     assert b"was not enabled" in response.content
     assert not AuditEvent.objects.filter(event_type=flows.MEMBER_METHOD_RESET).exists()
@@ -134,6 +138,7 @@ def test_reset_of_a_method_not_enabled_says_so_and_changes_nothing(acme):
 
 def test_reset_of_unknown_method_is_404(acme):
     client = admin_client(acme.owner)
+    assert open_after_step_up(client, acme.owner, reset_url(acme.agency, acme.alice, "nonexistent")).status_code == 404
     assert client.post(reset_url(acme.agency, acme.alice, "nonexistent")).status_code == 404
 
 
@@ -170,7 +175,7 @@ def test_admin_cannot_reset_a_user_who_owns_another_agency(acme, make_user):
     add_fake_device(acme.bob)
     for actor in (acme.admin, acme.owner):
         client = admin_client(actor) if not FakeDevice.objects.filter(user=actor).exists() else _signed(actor)
-        assert client.get(reset_url(acme.agency, acme.bob)).status_code == 404
+        assert open_after_step_up(client, actor, reset_url(acme.agency, acme.bob)).status_code == 404
         assert client.post(reset_url(acme.agency, acme.bob)).status_code == 404
     assert FakeDevice.objects.filter(user=acme.bob).exists()
 
@@ -183,6 +188,7 @@ def test_owner_may_reset_an_admin_of_another_agency_they_also_own(acme, make_use
     add_member(agency=second, user=acme.alice, role=Role.ADMIN)
     add_fake_device(acme.alice)
     client = admin_client(acme.owner)
+    open_after_step_up(client, acme.owner, reset_url(acme.agency, acme.alice))
     assert client.post(reset_url(acme.agency, acme.alice)).status_code == 302
     assert not FakeDevice.objects.filter(user=acme.alice).exists()
 

@@ -12,7 +12,7 @@ from agencies import flows
 from agencies.flows import add_member
 from agencies.models import Agency, Role
 from mfa.policy import disable_refusal
-from tests.conftest import add_fake_device, reauthenticate, sign_in
+from tests.conftest import add_fake_device, let_step_up_window_pass, reauthenticate, sign_in
 from tests.urlwalk import resolvable, walk
 
 POLICY_FIELD = "Require two-factor authentication for all users across subaccounts"
@@ -107,6 +107,7 @@ def test_bad_grace_period_refused_without_change(acme, grace):
 def test_policy_post_without_reauthentication_changes_nothing(client, acme):
     add_fake_device(acme.owner)
     sign_in(client, acme.owner)
+    let_step_up_window_pass()
     response = client.post(policy_url(acme.agency), {"require_two_factor": "on", "grace_days": "0"})
     assert response.status_code == 302 and reverse("accounts:reauthenticate") in response.url
     assert not Agency.objects.get(pk=acme.agency.pk).require_two_factor

@@ -3,7 +3,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.conftest import FAKE_CODE, PASSWORD, add_fake_device
+from tests.conftest import FAKE_CODE, PASSWORD, add_fake_device, let_step_up_window_pass
 
 
 def sign_in_with_password(page, email: str) -> None:
@@ -43,6 +43,7 @@ def test_revoked_browser_asks_for_the_code_again(page, user):
     page.get_by_label("Don't ask for a code on this browser for 30 days").check()
     page.get_by_role("button", name="Verify").click()
     expect(page).to_have_url(re.compile(r"/account/profile/$"))
+    let_step_up_window_pass()  # the sign-in with a code counts as a step-up for 10 minutes
 
     page.locator("#trusted-browsers").get_by_role("button", name="Revoke all").click()
     expect(page.get_by_role("heading", name="Confirm it's you")).to_be_visible()

@@ -10,7 +10,7 @@ from accounts.models import AuditEvent
 from ctm_auth import clock as project_clock
 from mfa.backup_codes import flows
 from mfa.backup_codes.models import BackupCode, BackupCodeSet
-from tests.conftest import FAKE_CODE, PASSWORD
+from tests.conftest import FAKE_CODE, PASSWORD, let_step_up_window_pass
 from tests.fake_method.models import FakeDevice
 from tests.mfa.backup_codes.conftest import set_up_codes
 from tests.urlwalk import walk
@@ -51,6 +51,7 @@ def test_pages_ask_to_reauthenticate_once_the_window_closed(client, user_with_mf
     set_up_codes(user_with_mfa)
     client.post(reverse("accounts:login"), {"email": user_with_mfa.email, "password": PASSWORD})
     client.post(reverse("accounts:login_verify"), {"code": FAKE_CODE})
+    let_step_up_window_pass()  # the sign-in's own window
     response = client.get(url)
     assert response.status_code == 302
     assert response.url == f"{reverse('accounts:reauthenticate')}?next={quote(url, safe='')}"

@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from accounts.models import AuditEvent
 from mfa.sms.models import OutboxMessage
-from tests.conftest import FAKE_CODE, PASSWORD, add_fake_device
+from tests.conftest import FAKE_CODE, PASSWORD, add_fake_device, let_step_up_window_pass
 from tests.mfa.sms.conftest import NUMBER, enrol_sms, last_code, start_sign_in, texts_to
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -224,6 +224,7 @@ def test_reauthenticate_with_texted_code(client, sms_user):
     start_sign_in(client, sms_user)
     client.get(VERIFY)
     client.post(VERIFY, {"code": last_code()})
+    let_step_up_window_pass()  # the sign-in's own window
     manage = reverse("mfa:sms:manage")
 
     redirect = client.get(manage)

@@ -13,7 +13,7 @@ from mfa.sms import flows
 from mfa.sms.app_settings import app_settings
 from mfa.sms.delivery import SEND_FAILED
 from mfa.sms.models import OutboxMessage, SMSChallenge, SMSDevice
-from tests.conftest import PASSWORD, reauthenticate, sign_in
+from tests.conftest import PASSWORD, let_step_up_window_pass, reauthenticate, sign_in
 from tests.mfa.sms.conftest import NUMBER, OTHER_NUMBER, flow_request, last_code, start_sign_in, texts_to
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -334,6 +334,7 @@ def test_disable_is_refused_when_policy_says_so(sms_sudo_client, sms_user, monke
 @pytest.mark.parametrize("name", ["manage", "verify", "change_start", "change_number", "cancel", "disable"])
 def test_every_page_needs_recent_reauthentication(client, user, name):
     assert sign_in(client, user, code=None).status_code == 302
+    let_step_up_window_pass()  # the sign-in's own window
     url = reverse(f"mfa:sms:{name}")
 
     for response in (client.get(url), client.post(url, {"number": NUMBER, "code": "123456"})):

@@ -12,7 +12,7 @@ from accounts.models import AuditEvent
 from mfa.registry import get_method
 from mfa.totp import flows
 from mfa.totp.models import TOTPDevice
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, let_step_up_window_pass
 from tests.mfa.totp.conftest import code_for, reauthenticate_with_totp, sign_in_with_totp
 from tests.urlwalk import walk
 
@@ -178,6 +178,7 @@ def test_sign_in_step_two_malformed_code_gets_form_error(client, user, totp_devi
 
 def test_reauthenticate_with_totp_opens_sensitive_pages(client, user, totp_device, clock):
     sign_in_with_totp(client, user, totp_device)
+    let_step_up_window_pass()
     assert client.get("/mfa/totp/").status_code == 302
     page = client.get(reverse("accounts:reauthenticate"))
     assert "Google Authenticator" in page_text(page)
@@ -190,6 +191,7 @@ def test_reauthenticate_with_totp_opens_sensitive_pages(client, user, totp_devic
 
 def test_reauthenticate_with_wrong_totp_code_is_refused_and_audited(client, user, totp_device, clock):
     sign_in_with_totp(client, user, totp_device)
+    let_step_up_window_pass()
     clock.advance(totp_device.step)
     response = reauthenticate_with_totp(client, totp_device, code=wrong_code(totp_device))
     assert response.status_code == 200 and "That code is not correct." in page_text(response)
@@ -201,6 +203,7 @@ def test_reauthenticate_with_wrong_totp_code_is_refused_and_audited(client, user
 @pytest.mark.parametrize(("code", "message"), BAD_CODES)
 def test_reauthenticate_with_malformed_totp_code_gets_form_error(client, user, totp_device, clock, code, message):
     sign_in_with_totp(client, user, totp_device)
+    let_step_up_window_pass()
     clock.advance(totp_device.step)
     response = reauthenticate_with_totp(client, totp_device, code=code)
     assert response.status_code == 200 and message in page_text(response)

@@ -11,7 +11,7 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from accounts.models import AuditEvent
 from mfa.totp import flows, otp
 from mfa.totp.models import TOTPDevice
-from tests.conftest import PASSWORD, add_fake_device, sign_in
+from tests.conftest import PASSWORD, add_fake_device, let_step_up_window_pass, sign_in
 from tests.mfa.totp.conftest import code_for, enrol, reauthenticate_with_totp, sign_in_with_totp
 
 pytestmark = pytest.mark.django_db
@@ -61,6 +61,7 @@ def test_url_names_are_namespaced_under_mfa_totp():
     ("get", DISABLE), ("post", DISABLE),
 ])
 def test_totp_pages_without_reauthentication_redirect_to_reauthenticate(signed_in_client, user, method, url):
+    let_step_up_window_pass()  # the sign-in's own window
     response = getattr(signed_in_client, method)(url)
     assert response.status_code == 302
     assert response.url.startswith(reverse("accounts:reauthenticate") + "?next=")

@@ -40,7 +40,7 @@
   }
 
   function startAll() {
-    Array.prototype.forEach.call(document.querySelectorAll("form[data-sms-cooldown]"), start);
+    Array.prototype.forEach.call(document.querySelectorAll("[data-sms-cooldown]"), start);
   }
 
   if (document.readyState === "loading") {

@@ -28,7 +28,7 @@
         element.setAttribute("role", "alert");
         each("[data-sms-hide-when-failed], [data-sms-when-sent]", function (stale) { stale.hidden = true; });
         // A failed text gave its cooldown back: "Resend code" works at once.
-        each("form[data-sms-cooldown]", function (form) { form.setAttribute("data-sms-cooldown-over", "1"); });
+        each("[data-sms-cooldown]", function (form) { form.setAttribute("data-sms-cooldown-over", "1"); });
       }
     }
 
