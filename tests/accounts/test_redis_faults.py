@@ -193,10 +193,10 @@ def test_enrolling_a_method_while_redis_is_down_saves_it_and_lifts_the_policy(
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(TOTP_SETUP, {"setup_id": pending.setup_id, "code": code_for(pending)})
 
-    assert response.status_code == 302 and response.url == PROFILE
-    profile = client.get(PROFILE)
-    assert profile.status_code == 200
-    assert "Google Authenticator is on." in profile.content.decode()
+    # A first method: set-up goes on to the new backup codes, and the policy lets the member through.
+    assert response.status_code == 302 and response.url == "/mfa/backup_codes/new/"
+    assert "Google Authenticator is on." in client.get(response.url).content.decode()
+    assert client.get(PROFILE).status_code == 200
 
 
 def test_removing_a_method_while_redis_is_down_removes_it(client, user, redis_server, clock,
