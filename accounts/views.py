@@ -138,7 +138,9 @@ def login_verify_view(request: HttpRequest) -> HttpResponse:
         signin.cancel_pending(request)
         return render(request, "accounts/signin_expired.html", status=400)
     resend = request.method == "POST" and "resend" in request.POST and method.can_resend
-    form = SignInCodeForm(None if resend else bound_data(request), trust_days=trusted_browsers.trust_days(user))
+    form = SignInCodeForm(None if resend else bound_data(request), trust_days=trusted_browsers.trust_days(user),
+                          # "Resend code" posts the whole form: keep the box as the person left it.
+                          initial={"remember_browser": resend and bool(request.POST.get("remember_browser"))})
     form.fields["code"].widget.attrs["inputmode"] = method.code_input_mode
     if request.method == "POST" and not resend and form.is_valid():
         result = method.verify(request, user, form.cleaned_data["code"], purpose="sign_in")

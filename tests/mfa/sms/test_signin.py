@@ -275,3 +275,16 @@ def test_limit_reached_user_signs_in_with_a_backup_code(client, sms_user, settin
     assert "You have requested too many codes" in page(response)
     assert "Use a backup code" in page(response)
     assert client.post(VERIFY, {"code": backup_code, "method": "backup_codes"}).status_code == 302
+
+
+def test_resend_keeps_the_remember_this_browser_box_as_ticked(client, sms_user, clock):
+    start_sign_in(client, sms_user)
+    client.get(VERIFY)
+    clock.advance(31)
+
+    ticked = client.post(VERIFY, {"resend": "1", "method": "sms", "remember_browser": "on"})
+    clock.advance(31)
+    unticked = client.post(VERIFY, {"resend": "1", "method": "sms"})
+
+    assert 'name="remember_browser" id="id_remember_browser" checked' in page(ticked)
+    assert 'name="remember_browser" id="id_remember_browser" checked' not in page(unticked)
