@@ -27,7 +27,7 @@ from accounts import audit, notify, signin, trusted_browsers
 from accounts.app_settings import app_settings
 from accounts.client import client_ip, rate_limit_network
 from accounts.models import User, normalize_email_address
-from accounts.ratelimit import DatabaseLimit, Limit
+from accounts.ratelimit import DatabaseLimit, Limit, take_all
 from ctm_auth import clock
 
 # Audit event types (stable codes; the Security Log filters on them).
@@ -98,7 +98,9 @@ def request_reset(request: HttpRequest, *, email: str) -> RequestOutcome:
     """
     email_key = normalize_email_address(email)
     user = get_user_model().objects.filter(email__iexact=email_key, is_active=True).first()
-    wait = _take_request_slots(request, signin.account_limit_key(user, email_key))
+    # Per IP first: it fails closed while Redis is down, before an address's slot is spent.
+    wait, _taken = take_all([(ip_request_limit(), rate_limit_network(request)),
+                             (account_request_limit(), signin.account_limit_key(user, email_key))])
     if wait:
         audit.record(request, PASSWORD_RESET_THROTTLED, actor=None, target=user, attempted_email=email_key,
                      data={"retry_after": wait})
@@ -112,19 +114,6 @@ def request_reset(request: HttpRequest, *, email: str) -> RequestOutcome:
             stand_in = User(pk=0, email=email_key)
             notify.render(REQUEST_EMAIL, {**notify.base_context(stand_in), **_request_email_context(request, stand_in)})
     return RequestOutcome()
-
-
-def _take_request_slots(request: HttpRequest, account_key: str) -> int:
-    """Count this request per IP (first: it fails closed) and per address; return the wait, or 0."""
-    taken = []
-    for limit, key in ((ip_request_limit(), rate_limit_network(request)), (account_request_limit(), account_key)):
-        wait, bucket = limit.take(key)
-        if wait:
-            for earlier, earlier_key, earlier_bucket in taken:
-                earlier.give_back(earlier_key, earlier_bucket)
-            return wait
-        taken.append((limit, key, bucket))
-    return 0
 
 
 def _request_email_context(request: HttpRequest, user: User) -> dict:
@@ -200,10 +189,3 @@ def reset_password(request: HttpRequest, *, user: User, token: str, new_password
     # earned by someone guessing the old one no longer stands in their way.
     signin.account_failure_limit().reset(signin.account_limit_key(locked, locked.email))
     return True
-
-
-def _revoke_trusted_browsers(user: User) -> int:
-    from accounts.models import TrustedBrowser
-
-    return TrustedBrowser.objects.filter(user=user, revoked_at=None).update(
-        revoked_at=clock.now(), revoked_reason="password_reset")

@@ -215,6 +215,31 @@ class DatabaseLimit(FixedWindowLimit):
         self._rows(identifier).delete()  # every window's row: the ended ones are of no use either
 
 
+Taken = tuple[FixedWindowLimit, str, int]  # a slot taken: (limit, identifier, bucket)
+
+
+def take_all(slots: list[tuple[FixedWindowLimit, str]]) -> tuple[int, list[Taken]]:
+    """Take a slot from every (limit, identifier), in order; when any refuses, keep none.
+
+    Returns (the longest wait, or 0) and the slots kept, which give_back_all
+    hands back once what they paid for did not happen. A limit that cannot
+    count (CacheUnavailable) stops the loop, so put cache limits first: a
+    Redis outage then spends no database slot.
+    """
+    taken = [(limit, identifier, *limit.take(identifier)) for limit, identifier in slots]
+    kept = [(limit, identifier, bucket) for limit, identifier, wait, bucket in taken if not wait]
+    wait = max((wait for _limit, _identifier, wait, _bucket in taken), default=0)
+    if wait:
+        give_back_all(kept)
+        return wait, []
+    return 0, kept
+
+
+def give_back_all(taken: list[Taken]) -> None:
+    for limit, identifier, bucket in taken:
+        limit.give_back(identifier, bucket)
+
+
 def delete_expired_failure_counts() -> int:
     """Delete the FailureCount rows of windows that are over; return how many.
 

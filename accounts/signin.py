@@ -19,7 +19,7 @@ from accounts import audit, reauth
 from accounts.app_settings import app_settings
 from accounts.client import rate_limit_network
 from accounts.models import User, normalize_email_address
-from accounts.ratelimit import DatabaseLimit, Limit
+from accounts.ratelimit import DatabaseLimit, Limit, give_back_all, take_all
 from ctm_auth import clock
 from mfa.app_settings import app_settings as mfa_settings
 from mfa.registry import active_methods
@@ -89,10 +89,8 @@ def check_password_step(request: HttpRequest, *, email: str, password: str) -> P
         (known_device_failure_limit(), f"{account_key}|{device}") if device
         else (account_failure_limit(), account_key),
     ]
-    taken = [(limit, key, *limit.take(key)) for limit, key in slots]
-    wait = max(wait for _limit, _key, wait, _bucket in taken)
+    wait, taken = take_all(slots)
     if wait:
-        _give_back(taken)
         audit.record(request, audit.SIGN_IN_THROTTLED, actor=None, target=known_user,
                      method="password", attempted_email=email_key, data={"retry_after": wait})
         return PasswordOutcome(retry_after=wait)
@@ -102,7 +100,7 @@ def check_password_step(request: HttpRequest, *, email: str, password: str) -> P
                      method="password", attempted_email=email_key)
         budget, budget_key = slots[1]
         return PasswordOutcome(attempts_left=budget.remaining(budget_key))
-    _give_back(taken)
+    give_back_all(taken)
     return PasswordOutcome(user=user)
 
 
@@ -139,12 +137,6 @@ def known_device_id(request: HttpRequest, user: User | None) -> str:
         return _device_signer(user).unsign(raw, max_age=app_settings.KNOWN_DEVICE_MAX_AGE)
     except signing.BadSignature:  # forged, expired, or another account's
         return ""
-
-
-def _give_back(taken: list) -> None:
-    for limit, key, wait, bucket in taken:
-        if not wait:
-            limit.give_back(key, bucket)
 
 
 def needs_second_step(user: User) -> bool:

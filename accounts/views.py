@@ -87,17 +87,20 @@ def login_view(request: HttpRequest) -> HttpResponse:
             if not trusted_browsers.sign_in_if_trusted(request, outcome.user):  # skips step 2, never the password
                 signin.start_second_step(request, outcome.user, next_url=next_url)
                 return redirect("accounts:login_verify")
-            response = redirect(next_url)
-            signin.remember_device(response, outcome.user)
-            return response
+            return _signed_in_response(next_url, outcome.user)
         else:
             signin.complete_sign_in(request, outcome.user)
-            response = redirect(next_url)
-            signin.remember_device(response, outcome.user)
-            return response
+            return _signed_in_response(next_url, outcome.user)
     return render(request, "accounts/login.html", {
         "form": form, "next": next_url, "attempts_warning": warning, "offer_reset": offer_reset,
     })
+
+
+def _signed_in_response(next_url: str, user) -> HttpResponse:
+    """Go on to ``next_url``, marking this browser as one ``user`` signs in from (its own failure budget)."""
+    response = redirect(next_url)
+    signin.remember_device(response, user)
+    return response
 
 
 def attempts_left_message(attempts_left: int | None) -> str:
@@ -147,8 +150,7 @@ def login_verify_view(request: HttpRequest) -> HttpResponse:
         if result.ok:
             next_url = signin.pending_next_url(request) or resolve_url(settings.LOGIN_REDIRECT_URL)
             signin.complete_sign_in(request, user, device=result.device, method_key=method.key)
-            response = redirect(next_url)
-            signin.remember_device(response, user)
+            response = _signed_in_response(next_url, user)
             if form.cleaned_data.get("remember_browser"):
                 trusted_browsers.trust_browser(request, response, user=user)
             return response
@@ -308,8 +310,9 @@ def _password_change_allowed(request: HttpRequest, form: PasswordChangeForm) -> 
     return True
 
 
-def _trusted_browsers_url() -> str:
-    return resolve_url("accounts:profile") + "#trusted-browsers"
+def _profile_section(anchor: str) -> str:
+    """Return the Profile's URL at one of its sections ("trusted-browsers", "active-sessions")."""
+    return f"{resolve_url('accounts:profile')}#{anchor}"
 
 
 @reauth.reauthentication_required
@@ -325,7 +328,7 @@ def trusted_browser_revoke_view(request: HttpRequest, browser_id: int) -> HttpRe
     if not trusted_browsers.revoke(request, user=request.user, browser_id=browser_id):
         raise Http404
     messages.success(request, _("The browser was revoked: it will ask for a code at its next sign-in."))
-    return redirect(_trusted_browsers_url())
+    return redirect(_profile_section("trusted-browsers"))
 
 
 @reauth.reauthentication_required
@@ -340,7 +343,7 @@ def trusted_browsers_revoke_all_view(request: HttpRequest) -> HttpResponse:
         "%(count)d browser was revoked: it will ask for a code at its next sign-in.",
         "%(count)d browsers were revoked: they will ask for a code at their next sign-in.", count,
     ) % {"count": count})
-    return redirect(_trusted_browsers_url())
+    return redirect(_profile_section("trusted-browsers"))
 
 
 @csrf_protect
@@ -406,10 +409,6 @@ def two_factor_required_view(request: HttpRequest) -> HttpResponse:
     })
 
 
-def _active_sessions_url() -> str:
-    return resolve_url("accounts:profile") + "#active-sessions"
-
-
 @reauth.reauthentication_required
 @csrf_protect
 @require_http_methods(["GET", "POST"])
@@ -426,7 +425,7 @@ def session_sign_out_view(request: HttpRequest, session_id: int) -> HttpResponse
         messages.info(request, _("You have signed out."))
         return redirect(settings.LOGOUT_REDIRECT_URL)
     messages.success(request, _("The session was signed out."))
-    return redirect(_active_sessions_url())
+    return redirect(_profile_section("active-sessions"))
 
 
 @reauth.reauthentication_required
@@ -440,4 +439,4 @@ def other_sessions_sign_out_view(request: HttpRequest) -> HttpResponse:
     messages.success(request, ngettext(
         "%(count)d other session was signed out.", "%(count)d other sessions were signed out.", count,
     ) % {"count": count})
-    return redirect(_active_sessions_url())
+    return redirect(_profile_section("active-sessions"))
