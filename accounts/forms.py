@@ -1,6 +1,7 @@
 """Forms only validate; the flows act."""
 from django import forms
 from django.contrib.auth import password_validation
+from django.core import validators
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -33,6 +34,20 @@ class CodeForm(forms.Form):
         }),
         error_messages={"required": _("Enter the code.")},
     )
+
+    def fit_to(self, method) -> None:
+        """Shape the answer field for ``method``: its keypad, its longest answer, its "missing" message.
+
+        A passkey's answer is a signed assertion of kilobytes that the
+        browser fills in; a typed code is a few characters on a digit keypad.
+        """
+        field = self.fields["code"]
+        field.widget.attrs["inputmode"] = method.code_input_mode
+        field.max_length = method.answer_max_length
+        field.widget.attrs["maxlength"] = str(method.answer_max_length)
+        field.validators = [v for v in field.validators if not isinstance(v, validators.MaxLengthValidator)]
+        field.validators.append(validators.MaxLengthValidator(method.answer_max_length))
+        field.error_messages["required"] = method.missing_answer_message
 
 
 class SignInCodeForm(CodeForm):

@@ -26,7 +26,7 @@ from urllib.parse import urlencode, urlsplit
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.urls import Resolver404, resolve, reverse
+from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -111,13 +111,21 @@ def resume_after_step_up(request: HttpRequest, next_url: str) -> str:
     """
     path = urlsplit(next_url).path
     origin, kwargs = _step_up_of(path)
-    target = reverse(origin.resume_at, kwargs=kwargs) if origin and origin.resume_at else next_url
+    target = _resume_url(origin.resume_at, kwargs) if origin and origin.resume_at else next_url
     destination, _kwargs = _step_up_of(urlsplit(target).path)
     if destination and destination.each_visit:
         _stamp(request, PAGE_GRANTS_SESSION_KEY, urlsplit(target).path)
     if _pop_interrupted(request) == path:
         messages.info(request, _again_note(request, origin))
     return target
+
+
+def _resume_url(name: str, kwargs: dict) -> str:
+    """Reverse the page holding a button; a list page ("Passkeys") takes none of its item's kwargs (key_id)."""
+    try:
+        return reverse(name, kwargs=kwargs)
+    except NoReverseMatch:
+        return reverse(name)
 
 
 def _again_note(request: HttpRequest, origin: "StepUp | None") -> str:

@@ -2,12 +2,13 @@
 from dataclasses import dataclass
 
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from accounts import audit
 from accounts.app_settings import app_settings
 from accounts.client import describe_browser
 from accounts.models import AuditEvent
-from mfa.registry import all_methods, default_method
+from mfa.registry import all_methods, default_method, get_method
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,14 @@ def profile_methods(user) -> list[MethodRow]:
     ]
 
 
+def _method_label(key: str) -> str:
+    """The label of the method a sign-in used ("Passkeys and security keys"), "Password", or the stored key."""
+    if key == "password":
+        return str(_("Password"))
+    method = get_method(key)
+    return str(method.label) if method else key
+
+
 @dataclass(frozen=True)
 class ActivityRow:
     when: object
@@ -63,7 +72,7 @@ def recent_sign_in_activity(user) -> list[ActivityRow]:
             when=event.created_at,
             succeeded=event.event_type == audit.SIGN_IN_SUCCEEDED,
             event_type=event.event_type,
-            method=event.method,
+            method=_method_label(event.method),
             ip_address=event.ip_address or "",
             browser=describe_browser(event.user_agent),
         )

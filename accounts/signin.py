@@ -8,6 +8,7 @@ import secrets
 from dataclasses import dataclass
 
 import django_otp
+import django_otp.models
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model, login
 from django.core import signing
@@ -22,9 +23,13 @@ from accounts.models import User, normalize_email_address
 from accounts.ratelimit import DatabaseLimit, Limit, give_back_all, take_all
 from ctm_auth import clock
 from mfa.app_settings import app_settings as mfa_settings
+from mfa.base.method import Method
 from mfa.registry import active_methods
 
 PENDING_SESSION_KEY = "signin_pending"
+# A passkey that answered without user verification: possession is proven,
+# the password is still to come (then no step 2: the key was the second factor).
+KEY_PROVEN_SESSION_KEY = "signin_key_proven"
 
 # Sent with user_id and attempt_id when a half-done sign-in ends without
 # completing (signed out, expired, replaced by a new sign-in): a method drops
@@ -208,7 +213,9 @@ def complete_sign_in(request: HttpRequest, user: User, *, device=None, method_ke
     sign-in that skips step 2 must therefore pass no device.
     """
     pending = request.session.pop(PENDING_SESSION_KEY, None) or {}
-    backend = pending.get("backend") or getattr(user, "backend", None)
+    request.session.pop(KEY_PROVEN_SESSION_KEY, None)
+    # A sign-in with a passkey alone authenticated through no backend.
+    backend = pending.get("backend") or getattr(user, "backend", None) or settings.AUTHENTICATION_BACKENDS[0]
     login(request, user, backend=backend)
     if device is not None:
         django_otp.login(request, device)
@@ -223,3 +230,76 @@ def complete_sign_in(request: HttpRequest, user: User, *, device=None, method_ke
 def record_second_step_failure(request: HttpRequest, user: User, *, method_key: str, error: str, data: dict) -> None:
     audit.record(request, audit.SIGN_IN_SECOND_FACTOR_FAILED, actor=None, target=user,
                  method=method_key, attempted_email=user.email, data={"error": error, **data})
+
+
+# -- sign-in with a method alone (a passkey), before any email is typed ----------
+
+@dataclass(frozen=True)
+class SignInWithoutUserOutcome:
+    user: User | None = None
+    device: object | None = None
+    both_factors: bool = False
+    message: str = ""
+    retry_after: int = 0
+
+
+def sign_in_without_user(request: HttpRequest, method: Method, *, answer: str) -> SignInWithoutUserOutcome:
+    """Check a method's answer that names its own user (a discoverable passkey); limited and audited.
+
+    Each answer takes a slot of the client's per-IP sign-in budget first,
+    handed back when it passes; the account's own budget is not touched, so
+    nobody can lock an owner out by replaying junk at their key's id.
+    """
+    wait, taken = take_all([(ip_failure_limit(), rate_limit_network(request))])
+    if wait:
+        audit.record(request, audit.SIGN_IN_THROTTLED, actor=None, method=method.key, data={"retry_after": wait})
+        return SignInWithoutUserOutcome(retry_after=wait)
+    identification = method.identify(request, answer)
+    if identification.user is None:
+        audit.record(request, audit.SIGN_IN_FAILED, actor=None, method=method.key,
+                     data={"error": identification.error})
+        return SignInWithoutUserOutcome(message=identification.message)
+    give_back_all(taken)
+    return SignInWithoutUserOutcome(user=identification.user, device=identification.device,
+                                    both_factors=identification.both_factors)
+
+
+def remember_key_proven(request: HttpRequest, user: User, device, *, method_key: str, next_url: str) -> None:
+    """Hold a one-factor passkey answer until the same user's password arrives (then no step 2)."""
+    cancel_pending(request)
+    request.session[KEY_PROVEN_SESSION_KEY] = {
+        "user_id": user.pk, "device": device.persistent_id, "method": method_key,
+        "auth_hash": user.get_session_auth_hash(), "started_at": clock.timestamp(), "next": next_url,
+    }
+
+
+def key_proven_user(request: HttpRequest) -> User | None:
+    """Return the user whose key answered without user verification, while that still counts."""
+    proven = request.session.get(KEY_PROVEN_SESSION_KEY)
+    if not proven:
+        return None
+    user = get_user_model().objects.filter(pk=proven["user_id"], is_active=True).first()
+    if (clock.timestamp() - proven["started_at"] > mfa_settings.PENDING_SIGN_IN_TIMEOUT or user is None
+            or not constant_time_compare(proven["auth_hash"], user.get_session_auth_hash())):
+        request.session.pop(KEY_PROVEN_SESSION_KEY, None)
+        return None
+    return user
+
+
+def take_proven_key(request: HttpRequest, user: User) -> tuple[object, str] | None:
+    """Return (device, method key) when ``user`` is the one whose key answered before the password.
+
+    Another account's password clears it: the key proved nothing for them.
+    """
+    proven_user = key_proven_user(request)
+    proven = request.session.pop(KEY_PROVEN_SESSION_KEY, None)
+    if proven_user is None or proven_user.pk != user.pk:
+        return None
+    device = django_otp.models.Device.from_persistent_id(proven["device"])
+    if device is None or device.user_id != user.pk or not device.confirmed:  # removed meanwhile
+        return None
+    return device, proven["method"]
+
+
+def forget_key_proven(request: HttpRequest) -> None:
+    request.session.pop(KEY_PROVEN_SESSION_KEY, None)

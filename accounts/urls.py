@@ -6,6 +6,9 @@ app_name = "accounts"
 urlpatterns = [
     path("login/", views.login_view, name="login"),
     path("login/verify/", views.login_verify_view, name="login_verify"),
+    path("login/with/<slug:method_key>/", views.login_with_method_view, name="login_with_method"),
+    path("login/with/<slug:method_key>/options/", views.login_with_method_options_view,
+         name="login_with_method_options"),
     path("logout/", views.logout_view, name="logout"),
     path("reauthenticate/", views.reauthenticate_view, name="reauthenticate"),
     path("profile/", views.profile_view, name="profile"),

@@ -5,15 +5,16 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render, resolve_url
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import audit, flows, password_reset, reauth, sessions, signin, trusted_browsers
 from accounts.app_settings import app_settings
@@ -30,6 +31,7 @@ from accounts.forms import (
 from accounts.ratelimit import DatabaseLimit
 from accounts.selectors import profile_methods, recent_sign_in_activity
 from mfa.challenge import choose_method
+from mfa.registry import get_method, methods_signing_in_without_user
 
 
 def safe_next_url(request: HttpRequest, default: str = "") -> str:
@@ -70,7 +72,8 @@ def login_view(request: HttpRequest) -> HttpResponse:
     next_url = safe_next_url(request)
     if request.user.is_authenticated:
         return redirect(next_url)
-    form = SignInForm(bound_data(request))
+    key_user = signin.key_proven_user(request)  # a passkey answered without a PIN: the password finishes
+    form = SignInForm(bound_data(request), initial={"email": key_user.email} if key_user else None)
     warning, offer_reset = "", False
     if request.method == "POST" and form.is_valid():
         outcome = signin.check_password_step(
@@ -83,6 +86,10 @@ def login_view(request: HttpRequest) -> HttpResponse:
             form.add_error(None, _("Incorrect email or password."))
             warning = attempts_left_message(outcome.attempts_left)
             offer_reset = outcome.attempts_left == 0
+        elif proven := signin.take_proven_key(request, outcome.user):
+            device, method_key = proven
+            signin.complete_sign_in(request, outcome.user, device=device, method_key=method_key)
+            return _signed_in_response(next_url, outcome.user)
         elif signin.needs_second_step(outcome.user):
             if not trusted_browsers.sign_in_if_trusted(request, outcome.user):  # skips step 2, never the password
                 signin.start_second_step(request, outcome.user, next_url=next_url)
@@ -91,9 +98,68 @@ def login_view(request: HttpRequest) -> HttpResponse:
         else:
             signin.complete_sign_in(request, outcome.user)
             return _signed_in_response(next_url, outcome.user)
+    return _sign_in_page(request, form, next_url=next_url, key_user=key_user,
+                         attempts_warning=warning, offer_reset=offer_reset)
+
+
+def _sign_in_page(request: HttpRequest, form: SignInForm, *, next_url: str, key_user=None, status: int = 200,
+                  **context) -> HttpResponse:
+    """The sign-in page, with each method that can sign in alone (a passkey) offered below the password.
+
+    The page stays a plain form: a method's script fetches its options
+    (a challenge, kept in a session) only when the browser can use them.
+    """
+    offers = [] if key_user else [
+        {"template_name": method.sign_in_template_name,
+         "options_url": reverse("accounts:login_with_method_options", args=[method.key]),
+         "answer_url": reverse("accounts:login_with_method", args=[method.key])}
+        for method in methods_signing_in_without_user()
+    ]
     return render(request, "accounts/login.html", {
-        "form": form, "next": next_url, "attempts_warning": warning, "offer_reset": offer_reset,
-    })
+        "form": form, "next": next_url, "key_user": key_user, "sign_in_offers": offers, **context,
+    }, status=status)
+
+
+def _method_signing_in_alone_or_404(method_key: str):
+    method = get_method(method_key)
+    if method is None or not method.signs_in_without_user:
+        raise Http404
+    return method
+
+
+@csrf_protect
+@never_cache
+@require_POST
+def login_with_method_options_view(request: HttpRequest, method_key: str) -> HttpResponse:
+    """The options a method's script needs to sign in with it alone (a passkey's challenge), as JSON.
+
+    A POST: it writes the challenge into the session, so it is CSRF-checked.
+    """
+    method = _method_signing_in_alone_or_404(method_key)
+    return JsonResponse(method.sign_in_options(request))
+
+
+@sensitive_post_parameters("answer")
+@csrf_protect
+@never_cache
+@require_POST
+def login_with_method_view(request: HttpRequest, method_key: str) -> HttpResponse:
+    """Sign in with a method alone, no email typed: "Sign in with a passkey" and the passkey autofill."""
+    method = _method_signing_in_alone_or_404(method_key)
+    next_url = safe_next_url(request)
+    if request.user.is_authenticated:
+        return redirect(next_url)
+    outcome = signin.sign_in_without_user(request, method, answer=request.POST.get("answer", ""))
+    if outcome.user is not None and outcome.both_factors:
+        signin.cancel_pending(request)  # a half-done password sign-in in this browser ends here
+        signin.complete_sign_in(request, outcome.user, device=outcome.device, method_key=method.key)
+        return _signed_in_response(next_url, outcome.user)
+    if outcome.user is not None:
+        signin.remember_key_proven(request, outcome.user, outcome.device, method_key=method.key, next_url=next_url)
+        return redirect(f"{reverse('accounts:login')}?{urlencode({'next': next_url})}")
+    form = SignInForm()
+    form.add_error(None, too_many_attempts_message(outcome.retry_after) if outcome.retry_after else outcome.message)
+    return _sign_in_page(request, form, next_url=next_url, status=400)
 
 
 def _signed_in_response(next_url: str, user) -> HttpResponse:
@@ -144,7 +210,7 @@ def login_verify_view(request: HttpRequest) -> HttpResponse:
     form = SignInCodeForm(None if resend else bound_data(request), trust_days=trusted_browsers.trust_days(user),
                           # "Resend code" posts the whole form: keep the box as the person left it.
                           initial={"remember_browser": resend and bool(request.POST.get("remember_browser"))})
-    form.fields["code"].widget.attrs["inputmode"] = method.code_input_mode
+    form.fit_to(method)
     if request.method == "POST" and not resend and form.is_valid():
         result = method.verify(request, user, form.cleaned_data["code"], purpose="sign_in")
         if result.ok:
@@ -204,7 +270,7 @@ def reauthenticate_view(request: HttpRequest) -> HttpResponse:
     resend = request.method == "POST" and "resend" in request.POST and method is not None and method.can_resend
     form = _form_keeping_password(request, form_class) if resend or switch_to else form_class(bound_data(request))
     if method is not None:
-        form.fields["code"].widget.attrs["inputmode"] = method.code_input_mode
+        form.fit_to(method)
     if request.method == "POST" and form.is_bound and form.is_valid():
         error = _check_reauthentication(request, form, method)
         if error is None:

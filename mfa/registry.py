@@ -23,6 +23,11 @@ def all_methods() -> list[Method]:
     return list(registry().values())
 
 
+def methods_signing_in_without_user() -> list[Method]:
+    """Return the methods the sign-in page offers before any email is typed (a passkey)."""
+    return [method for method in all_methods() if method.signs_in_without_user]
+
+
 def active_methods(user) -> list[Method]:
     """Return the methods the user can answer a challenge with, in settings order."""
     if getattr(user, "pk", None) is None:  # anonymous or unsaved
@@ -39,14 +44,18 @@ def default_method(user, methods: list[Method] | None = None) -> Method | None:
     """Return the method step 2 offers first: the user's choice, else the first primary.
 
     A method that costs per challenge (a text) comes first only when the user
-    chose it or it is their only primary method. A recovery method (backup
+    chose it or it is their only primary method; a phishing-resistant one
+    (a passkey) comes before the others. A recovery method (backup
     codes) is never the choice, even if an older version stored it.
     """
     methods = active_methods(user) if methods is None else methods
     by_key = {method.key: method for method in methods if method.is_primary}
     if user.preferred_mfa_method in by_key:
         return by_key[user.preferred_mfa_method]
-    primaries = sorted((m for m in methods if m.is_primary), key=lambda m: m.costs_per_challenge)
+    # A phishing-resistant method (a passkey) first, as GitHub and Google do;
+    # one that costs per challenge (a text) last.
+    primaries = sorted((m for m in methods if m.is_primary),
+                       key=lambda m: (m.costs_per_challenge, not m.phishing_resistant))
     return next(iter(primaries), methods[0] if methods else None)
 
 

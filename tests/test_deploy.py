@@ -25,6 +25,8 @@ def production_env(**overrides: str | None) -> dict[str, str]:
         "SECRET_KEY": secrets.token_urlsafe(50),
         "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
         "ALLOWED_HOSTS": "ctm.example.com",
+        "WEBAUTHN_RP_ID": "ctm.example.com",
+        "WEBAUTHN_ORIGINS": "https://ctm.example.com",
     })
     for name, value in overrides.items():
         if value is None:
@@ -109,3 +111,18 @@ def test_production_email_timeout_defaults_to_ten_seconds():
 
     assert production_setting(code, EMAIL_TIMEOUT=None) == ["10"]
     assert production_setting(code, EMAIL_TIMEOUT="3") == ["3"]
+
+
+def test_production_without_passkey_relying_party_fails_its_checks():
+    """A passkey is bound to its RP id for good: production must name it, never guess it from a Host header."""
+    result = manage("check", env=production_env(WEBAUTHN_RP_ID=None, WEBAUTHN_ORIGINS=None))
+
+    assert result.returncode != 0
+    assert "mfa_webauthn.E001" in result.stderr and "mfa_webauthn.E002" in result.stderr
+
+
+def test_production_passkey_origin_must_be_https_on_the_rp_id():
+    result = manage("check", env=production_env(WEBAUTHN_ORIGINS="http://ctm.example.com,https://evil.example.net"))
+
+    assert result.returncode != 0
+    assert "mfa_webauthn.E003" in result.stderr and "mfa_webauthn.E004" in result.stderr

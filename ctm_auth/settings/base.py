@@ -21,6 +21,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1")
 MFA_METHODS: list[str] = [
     "mfa.totp.method.TOTPMethod",
     "mfa.sms.method.SMSMethod",
+    "mfa.webauthn.method.WebAuthnMethod",
     "mfa.backup_codes.method.BackupCodesMethod",
 ]
 
@@ -202,6 +203,11 @@ CELERY_BEAT_SCHEDULE = {
 # Number of reverse proxies in front of the app whose X-Forwarded-For entries
 # we trust; 0 means REMOTE_ADDR is the client.
 ACCOUNTS_TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+
+# Passkeys: the domain keys are bound to and the origins allowed to use them
+# (mfa.webauthn.app_settings). Required outside development.
+MFA_WEBAUTHN_RP_ID = env_str("WEBAUTHN_RP_ID", "")
+MFA_WEBAUTHN_ORIGINS = env_list("WEBAUTHN_ORIGINS", "")
 
 CSP_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

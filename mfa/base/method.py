@@ -9,6 +9,7 @@ from typing import ClassVar, Literal
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy
 
 # Why a challenge is being answered. A code issued for one purpose (and one
 # sign-in) must not be accepted for another.
@@ -26,6 +27,29 @@ class ChallengeContext:
     #: submit button: they post what was typed (a password) along, and Enter
     #: still submits the code.
     actions_template_name: str = ""
+    #: True when the browser, not the person, types the answer: a passkey
+    #: ceremony, or a push approval the page waits for. The page then puts the
+    #: answer in a hidden field, and ``template_name`` brings the script that
+    #: fills it and submits the form, and says what to do without JavaScript.
+    answered_by_browser: bool = False
+    #: The label of the page's submit button ("" keeps "Verify" or "Confirm").
+    submit_label: str = ""
+
+
+@dataclass(frozen=True)
+class Identification:
+    """The outcome of a sign-in with no user named yet (a discoverable passkey).
+
+    ``both_factors`` is True when the answer proved possession *and* the
+    person (a PIN or a fingerprint checked by the authenticator); otherwise it
+    counts as one factor and the password is still needed.
+    """
+
+    user: object | None = None
+    device: object | None = None
+    both_factors: bool = False
+    error: str = ""
+    message: str = ""
 
 
 @dataclass(frozen=True)
@@ -60,9 +84,23 @@ class Method:
     #: True when every challenge costs money (a text): step 2 then never offers
     #: it first while another primary method is active, unless the user chose it.
     costs_per_challenge: ClassVar[bool] = False
+    #: True when a look-alike site cannot relay the answer (a passkey is bound
+    #: to this site's domain; a typed code is not): offered first at step 2.
+    phishing_resistant: ClassVar[bool] = False
     #: The code field's inputmode: "numeric" brings up a digit keypad on phones,
     #: which cannot type a code with letters in it (backup codes use "text").
     code_input_mode: ClassVar[str] = "numeric"
+    #: The longest answer accepted; a browser's answer (a signed assertion) is
+    #: kilobytes, a typed code a few characters.
+    answer_max_length: ClassVar[int] = 64
+    #: What an empty answer is told.
+    missing_answer_message: ClassVar[str] = gettext_lazy("Enter the code.")
+    #: True when the method can find the user by itself (a discoverable
+    #: passkey): the sign-in page then offers it before any email is typed,
+    #: through sign_in_template_name, sign_in_options and identify.
+    signs_in_without_user: ClassVar[bool] = False
+    #: The sign-in page's block for it, given ``options_url``, ``answer_url`` and ``next``.
+    sign_in_template_name: ClassVar[str] = ""
 
     def all_active_devices(self) -> QuerySet:
         """Return every user's confirmed devices of this method.
@@ -123,6 +161,23 @@ class Method:
 
     def verify(self, request: HttpRequest, user, code: str, *, purpose: Purpose) -> VerifyResult:
         """Check ``code`` for ``user``; must be replay-safe and throttled."""
+        raise NotImplementedError
+
+    def sign_in_options(self, request: HttpRequest) -> dict:
+        """Return what the browser needs to start a sign-in with this method alone, as JSON.
+
+        Fetched by the script of ``sign_in_template_name`` from the
+        orchestration's ``options_url`` (so the sign-in page itself stays a
+        plain form that needs no session, nor a database); the script posts
+        its answer, as ``answer``, to ``answer_url``.
+        """
+        raise NotImplementedError
+
+    def identify(self, request: HttpRequest, answer: str) -> Identification:
+        """Find and check the user an answer to sign_in_options belongs to.
+
+        Must be replay-safe; the caller limits attempts, audits and signs in.
+        """
         raise NotImplementedError
 
     def remove_all(self, user) -> int:

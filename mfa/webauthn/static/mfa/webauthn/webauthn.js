@@ -1,0 +1,186 @@
+// Passkeys and security keys: runs the browser's WebAuthn ceremony and posts its answer.
+//
+// The server renders the options as JSON (<script type="application/json">)
+// and a form with a hidden field; this fills the field with the browser's
+// answer and submits the form. No inline script, so the CSP holds. Without
+// JavaScript the page's <noscript> says so; without WebAuthn this shows the
+// page's [data-webauthn-unsupported] note and leaves the other methods.
+(function () {
+  "use strict";
+
+  var MESSAGES = {
+    NotAllowedError: "The request was cancelled or timed out. Try again.",
+    InvalidStateError: "This passkey or security key is registered already.",
+    SecurityError: "This browser refused: the site's address does not match its passkey settings.",
+    AbortError: "The request was cancelled. Try again.",
+    Unavailable: "Passkey sign-in is briefly unavailable. Sign in with your email and password, or try again.",
+    default: "Your browser could not use a passkey or security key. Try again, or use another method."
+  };
+
+  function toBytes(base64url) {
+    var base64 = base64url.replace(/-/g, "+").replace(/_/g, "/");
+    var binary = atob(base64 + "===".slice((base64.length + 3) % 4));
+    var bytes = new Uint8Array(binary.length);
+    for (var i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+    return bytes.buffer;
+  }
+
+  function toBase64url(buffer) {
+    var bytes = new Uint8Array(buffer), binary = "";
+    for (var i = 0; i < bytes.length; i++) binary += String.fromCharCode(bytes[i]);
+    return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
+  function descriptors(list) {
+    return (list || []).map(function (d) { return Object.assign({}, d, { id: toBytes(d.id) }); });
+  }
+
+  function creationOptions(json) {
+    if (PublicKeyCredential.parseCreationOptionsFromJSON) return PublicKeyCredential.parseCreationOptionsFromJSON(json);
+    return Object.assign({}, json, {
+      challenge: toBytes(json.challenge),
+      user: Object.assign({}, json.user, { id: toBytes(json.user.id) }),
+      excludeCredentials: descriptors(json.excludeCredentials)
+    });
+  }
+
+  function requestOptions(json) {
+    if (PublicKeyCredential.parseRequestOptionsFromJSON) return PublicKeyCredential.parseRequestOptionsFromJSON(json);
+    return Object.assign({}, json, {
+      challenge: toBytes(json.challenge), allowCredentials: descriptors(json.allowCredentials)
+    });
+  }
+
+  function answerJSON(credential) {
+    if (credential.toJSON) return JSON.stringify(credential.toJSON());
+    var r = credential.response, response = { clientDataJSON: toBase64url(r.clientDataJSON) };
+    if (r.attestationObject) {
+      response.attestationObject = toBase64url(r.attestationObject);
+      response.transports = r.getTransports ? r.getTransports() : [];
+    } else {
+      response.authenticatorData = toBase64url(r.authenticatorData);
+      response.signature = toBase64url(r.signature);
+      if (r.userHandle) response.userHandle = toBase64url(r.userHandle);
+    }
+    return JSON.stringify({
+      id: credential.id, rawId: toBase64url(credential.rawId), type: credential.type, response: response,
+      authenticatorAttachment: credential.authenticatorAttachment || null,
+      clientExtensionResults: credential.getClientExtensionResults()
+    });
+  }
+
+  function options(id) {
+    var node = document.getElementById(id);
+    return node ? JSON.parse(node.textContent) : null;
+  }
+
+  function say(form, text) {
+    var box = form.parentNode.querySelector("[data-webauthn-status]") ||
+      document.querySelector("[data-webauthn-status]");
+    if (!box) return;
+    box.textContent = text;
+    box.hidden = !text;
+  }
+
+  function failed(form, error) {
+    say(form, MESSAGES[error && error.name] || MESSAGES.default);
+  }
+
+  // Submit ``form`` with ``answer`` once the browser's ceremony produced it.
+  function answer(form, field, credential) {
+    field.value = answerJSON(credential);
+    say(form, "");
+    form.submit();
+  }
+
+  // The form's own submit runs the ceremony; buttons with a name of their
+  // own ("Text me a code", another method) post as they are.
+  function onPrimarySubmit(form, field, run) {
+    form.addEventListener("submit", function (event) {
+      if (field.value || (event.submitter && event.submitter.name)) return;
+      event.preventDefault();
+      run();
+    });
+  }
+
+  function unsupported() {
+    document.querySelectorAll("[data-webauthn-unsupported]").forEach(function (note) { note.hidden = false; });
+    document.querySelectorAll("form[data-webauthn-register] button[type=submit], form[data-webauthn-sign-in] button")
+      .forEach(function (button) { button.disabled = true; });
+  }
+
+  function setUpRegistration(form) {
+    var field = form.querySelector("input[name=credential]");
+    onPrimarySubmit(form, field, function () {
+      var name = form.querySelector("input[name=name]");
+      if (!name.value.trim()) { form.submit(); return; }  // the server says what is missing
+      say(form, "Follow your browser's prompt to create the passkey or use your security key…");
+      navigator.credentials.create({ publicKey: creationOptions(options("webauthn-creation-options")) })
+        .then(function (credential) { answer(form, field, credential); }, function (error) { failed(form, error); });
+    });
+  }
+
+  function setUpAssertion(field) {
+    var form = field.form;
+    onPrimarySubmit(form, field, function () {
+      var password = form.querySelector("input[name=password]");
+      if (password && !password.value) { say(form, "Enter your password first."); password.focus(); return; }
+      say(form, "Follow your browser's prompt to use your passkey or security key…");
+      navigator.credentials.get({ publicKey: requestOptions(options("webauthn-request-options")) })
+        .then(function (credential) { answer(form, field, credential); }, function (error) { failed(form, error); });
+    });
+  }
+
+  // The sign-in page fetches its options (a fresh challenge) when they are
+  // needed, so the page itself needs no session.
+  function fetchOptions(form) {
+    var body = new FormData();
+    body.append("csrfmiddlewaretoken", form.querySelector("input[name=csrfmiddlewaretoken]").value);
+    return fetch(form.dataset.optionsUrl, { method: "POST", body: body, credentials: "same-origin" })
+      .then(function (response) {
+        if (!response.ok) throw { name: "Unavailable" };
+        return response.json();
+      });
+  }
+
+  function setUpSignIn(form) {
+    var field = form.querySelector("input[data-browser-answer]");
+    var autofill = null;
+    // The browser's passkey autofill on the email field (conditional mediation).
+    if (PublicKeyCredential.isConditionalMediationAvailable) {
+      PublicKeyCredential.isConditionalMediationAvailable().then(function (available) {
+        var email = document.querySelector("input[autocomplete~=username]");
+        if (!available || !email) return;
+        email.setAttribute("autocomplete", "username webauthn");
+        return fetchOptions(form).then(function (json) {
+          autofill = new AbortController();
+          return navigator.credentials.get({ publicKey: requestOptions(json), mediation: "conditional",
+                                             signal: autofill.signal });
+        }).then(function (credential) { if (credential) answer(form, field, credential); });
+      }).catch(function () { /* aborted, dismissed or unavailable: the button still works */ });
+    }
+    onPrimarySubmit(form, field, function () {
+      if (autofill) { autofill.abort(); autofill = null; }  // one WebAuthn request at a time
+      say(form, "Follow your browser's prompt to use your passkey…");
+      fetchOptions(form).then(function (json) {
+        return navigator.credentials.get({ publicKey: requestOptions(json) });
+      }).then(function (credential) { answer(form, field, credential); }, function (error) { failed(form, error); });
+    });
+  }
+
+  function start() {
+    if (document.documentElement.dataset.webauthnReady) return;  // the script may be included twice
+    document.documentElement.dataset.webauthnReady = "1";
+    if (!window.PublicKeyCredential || !navigator.credentials) { unsupported(); return; }
+    document.querySelectorAll("form[data-webauthn-register]").forEach(setUpRegistration);
+    document.querySelectorAll("form[data-webauthn-sign-in]").forEach(setUpSignIn);
+    document.querySelectorAll("input[data-browser-answer]").forEach(function (field) {
+      if (!field.form.hasAttribute("data-webauthn-sign-in") && document.getElementById("webauthn-request-options")) {
+        setUpAssertion(field);
+      }
+    });
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
