@@ -28,7 +28,7 @@ run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
 	@echo "Texts (no phone needed): http://127.0.0.1:8000/dev/sms-outbox/   Emails: printed below"
-	@echo "Serving http://127.0.0.1:8000/  (Ctrl-C to stop)"
+	@echo "Serving http://127.0.0.1:8000/  (Ctrl-C to stop; passkeys need http://localhost:8000/)"
 	@$(BIN)/python manage.py outbox_worker & worker=$$!; \
 	  trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	  $(BIN)/python manage.py runserver 127.0.0.1:8000

@@ -72,6 +72,47 @@ def totp_verify(median_ms, report, connection):
     clock.reset()
 
 
+def passkey_verify(median_ms, report, connection):
+    """One passkey answer checked at step 2: parse, spend the challenge, ES256 signature, counter UPDATE.
+
+    Only the server's check is timed; the software authenticator signs
+    beforehand, as the user's key would in their browser.
+    """
+    import statistics
+    import time
+
+    from mfa.webauthn import flows as webauthn_flows
+    from tests.webauthn_authenticator import SoftwareAuthenticator
+
+    user = User.objects.create_user("bench-passkey@example.test", PASSWORD, name="Bench")
+    authenticator, request = SoftwareAuthenticator(), _request_for(user)
+    answer = authenticator.create(webauthn_flows.registration_options(request, user=user))
+    assert webauthn_flows.add_key(request, user=user, name="Bench key", answer=answer).ok
+    method = get_method("webauthn")
+
+    def one_check(purpose: str) -> float:
+        request = _request_for(user)
+        answer = authenticator.get(webauthn_flows.authentication_options(request, user=user, purpose=purpose))
+        started = time.perf_counter()
+        assert method.verify(request, user, answer, purpose=purpose).ok
+        return (time.perf_counter() - started) * 1000
+
+    for _ in range(2):
+        one_check("sign_in")
+    report("passkey verify (ES256 assertion, spent challenge, counter)",
+           statistics.median(one_check("sign_in") for _ in range(15)), "ms")
+
+    def identify_once() -> float:
+        request = _request_for(user)
+        answer = authenticator.get(webauthn_flows.sign_in_options(request))
+        started = time.perf_counter()
+        assert method.identify(request, answer).user == user
+        return (time.perf_counter() - started) * 1000
+
+    report("passkey sign-in alone (find the key by id, then verify)",
+           statistics.median(identify_once() for _ in range(15)), "ms")
+
+
 def manage_users_page(median_ms, report, connection):
     """Settings > Manage Users for an agency of 200 subaccounts and 10,000 users."""
     owner = User.objects.create_user("bench-owner@example.test", PASSWORD, name="Owner")
@@ -166,4 +207,4 @@ def notify_one(median_ms, report, connection):
     report("Email notice written to the outbox (in a transaction)", median_ms(notify_in_transaction), "ms")
 
 
-ALL = [password_sign_in, totp_verify, notify_one, manage_users_page]
+ALL = [password_sign_in, totp_verify, passkey_verify, notify_one, manage_users_page]
