@@ -65,7 +65,7 @@ def sign_in_page(page: Page, email: str, *, password: str = PASSWORD, code: str 
     page.goto("/account/login/")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     page.wait_for_load_state()
     if "/account/login/verify/" in page.url and code is not None:
         page.get_by_label("Code", exact=True).fill(code)

@@ -10,11 +10,11 @@ from tests.conftest import add_fake_device
 def test_sign_in_with_second_factor_and_sign_out(page, user):
     add_fake_device(user)
     page.goto("/account/login/")
-    expect(page.get_by_label("Email")).to_have_attribute("autocomplete", "username")
+    expect(page.get_by_label("Email")).to_have_attribute("autocomplete", "username webauthn")  # the passkey autofill
     expect(page.get_by_label("Password")).to_have_attribute("autocomplete", "current-password")
     page.get_by_label("Email").fill("USER@example.test")
     page.get_by_label("Password").fill("correct horse battery staple 42")
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
 
     expect(page).to_have_url(re.compile(r"/account/login/verify/$"))
     code = page.get_by_label("Code", exact=True)

@@ -53,7 +53,7 @@ def test_enrol_text_messages_then_sign_in_with_texted_code(page, user):
 
     expect(page).to_have_url(re.compile(r"/account/profile/$"))
     expect(page.locator("#texts-sent")).to_contain_text("•••• ••• 2671")
-    expect(page.locator("#sign-in-activity")).to_contain_text("sms")
+    expect(page.locator("#sign-in-activity")).to_contain_text("Text Messages")
     assert csp_errors == []
 
 

@@ -73,4 +73,4 @@ def test_enrol_google_authenticator_by_qr_code_then_sign_in_with_it(page, user, 
     page.get_by_role("button", name="Verify").click()
 
     assert page.url.endswith("/account/profile/")
-    expect(page.locator("#sign-in-activity")).to_contain_text("totp")
+    expect(page.locator("#sign-in-activity")).to_contain_text("Google Authenticator")
