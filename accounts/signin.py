@@ -12,7 +12,6 @@ import django_otp.models
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model, login
 from django.core import signing
-from django.dispatch import Signal
 from django.http import HttpRequest, HttpResponse
 from django.utils.crypto import constant_time_compare
 
@@ -20,21 +19,25 @@ from accounts import audit, reauth
 from accounts.app_settings import app_settings
 from accounts.client import rate_limit_network
 from accounts.models import User, normalize_email_address
+from accounts.pending_sign_in import (  # noqa: F401 - the half-done sign-in's state, re-exported for the views
+    PENDING_SESSION_KEY,
+    cancel_pending,
+    has_pending_sign_in,
+    pending_attempt_id,
+    pending_next_url,
+    pending_user,
+    sign_in_cancelled,
+)
 from accounts.ratelimit import DatabaseLimit, Limit, give_back_all, take_all
 from ctm_auth import clock
 from mfa.app_settings import app_settings as mfa_settings
 from mfa.base.method import Method
 from mfa.registry import active_methods
 
-PENDING_SESSION_KEY = "signin_pending"
 # A passkey that answered without user verification: possession is proven,
 # the password is still to come (then no step 2: the key was the second factor).
 KEY_PROVEN_SESSION_KEY = "signin_key_proven"
 
-# Sent with user_id and attempt_id when a half-done sign-in ends without
-# completing (signed out, expired, replaced by a new sign-in): a method drops
-# what it issued for that attempt. A signal, so accounts imports no method.
-sign_in_cancelled = Signal()
 DEVICE_COOKIE_SALT = "accounts.signin.known-device"
 AUTH_STARTED_SESSION_KEY = "auth_started_at"
 LAST_ACTIVITY_SESSION_KEY = "last_activity_at"
@@ -164,41 +167,6 @@ def start_second_step(request: HttpRequest, user: User, *, next_url: str) -> Non
         "next": next_url,
     }
     request.session.cycle_key()
-
-
-def pending_user(request: HttpRequest) -> User | None:
-    """Return the user half-way through sign-in, or None (also once it expired)."""
-    pending = request.session.get(PENDING_SESSION_KEY)
-    if not pending:
-        return None
-    if clock.timestamp() - pending["started_at"] > mfa_settings.PENDING_SIGN_IN_TIMEOUT:
-        cancel_pending(request)
-        return None
-    user = get_user_model().objects.filter(pk=pending["user_id"], is_active=True).first()
-    if user is None or not constant_time_compare(pending.get("auth_hash", ""), user.get_session_auth_hash()):
-        cancel_pending(request)
-        return None
-    return user
-
-
-def pending_attempt_id(request: HttpRequest) -> str:
-    """Return the id of the sign-in attempt in progress ("" when none)."""
-    return (request.session.get(PENDING_SESSION_KEY) or {}).get("attempt_id", "")
-
-
-def pending_next_url(request: HttpRequest) -> str:
-    return (request.session.get(PENDING_SESSION_KEY) or {}).get("next", "")
-
-
-def has_pending_sign_in(request: HttpRequest) -> bool:
-    return PENDING_SESSION_KEY in request.session
-
-
-def cancel_pending(request: HttpRequest) -> None:
-    """End the half-done sign-in; methods drop what they issued for it (a queued text is never sent)."""
-    pending = request.session.pop(PENDING_SESSION_KEY, None)
-    if pending:
-        sign_in_cancelled.send(sender=User, user_id=pending.get("user_id"), attempt_id=pending.get("attempt_id", ""))
 
 
 def complete_sign_in(request: HttpRequest, user: User, *, device=None, method_key: str = "password") -> None:

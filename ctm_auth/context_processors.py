@@ -1,7 +1,7 @@
 """Template context shared by every page: the top navigation."""
 from django.http import HttpRequest
 
-from accounts.signin import has_pending_sign_in
+from accounts.pending_sign_in import has_pending_sign_in
 from agencies.navigation import settings_menu_for
 
 

@@ -4,7 +4,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
-from accounts.signin import has_pending_sign_in
+from accounts.pending_sign_in import has_pending_sign_in
 from ctm_auth.routing import is_static_path, resolve_or_none
 
 # Views a half-signed-in session may reach: step 2 itself and sign-out.

@@ -9,7 +9,7 @@ class SmsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from accounts.signin import sign_in_cancelled
+        from accounts.pending_sign_in import sign_in_cancelled
         from mfa.sms import checks  # noqa: F401 - registers the deploy checks
         from mfa.sms.challenges import forget_cancelled_sign_in
 

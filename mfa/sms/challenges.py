@@ -295,11 +295,11 @@ def active_device(user) -> SMSDevice | None:
 def challenge_nonce(request: HttpRequest, purpose: str, *, create: bool = False) -> str:
     """Return what a sign-in or re-authentication code is bound to in this session.
 
-    A sign-in code is bound to the attempt (accounts.signin), so it cannot
+    A sign-in code is bound to the attempt (accounts.pending_sign_in), so it cannot
     finish another sign-in; a re-authentication code to a nonce of this
     session, renewed after each success.
     """
-    from accounts.signin import pending_attempt_id
+    from accounts.pending_sign_in import pending_attempt_id
 
     if purpose == SIGN_IN:
         return pending_attempt_id(request)
@@ -334,6 +334,6 @@ def cancel_codes(*, user_id: int, purpose: str, nonce: str) -> int:
 
 
 def forget_cancelled_sign_in(*, user_id: int | None, attempt_id: str, **kwargs) -> None:
-    """Receiver of accounts.signin.sign_in_cancelled: that attempt's text must not go out."""
+    """Receiver of accounts.pending_sign_in.sign_in_cancelled: that attempt's text must not go out."""
     if user_id is not None:
         cancel_codes(user_id=user_id, purpose=SIGN_IN, nonce=attempt_id)

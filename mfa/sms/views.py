@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts import signin
+from accounts import pending_sign_in
 from accounts.reauth import reauthentication_required
 from mfa import flows as mfa_flows
 from mfa import policy
@@ -159,7 +159,7 @@ delivery_status_view.allowed_during_partial_sign_in = True
 
 def _step_of_session(request: HttpRequest, step: str) -> tuple[object | None, str, str]:
     if step == challenges.SIGN_IN:
-        return signin.pending_user(request), step, signin.pending_attempt_id(request)
+        return pending_sign_in.pending_user(request), step, pending_sign_in.pending_attempt_id(request)
     if not request.user.is_authenticated:
         return None, "", ""
     if step == challenges.REAUTH:
