@@ -103,10 +103,16 @@
     });
   }
 
+  // The buttons that would start a ceremony are disabled; the others (another
+  // method, "Text me a code") have a name of their own and stay.
   function unsupported() {
     document.querySelectorAll("[data-webauthn-unsupported]").forEach(function (note) { note.hidden = false; });
     document.querySelectorAll("form[data-webauthn-register] button[type=submit], form[data-webauthn-sign-in] button")
       .forEach(function (button) { button.disabled = true; });
+    if (!document.getElementById("webauthn-request-options")) return;
+    document.querySelectorAll("input[data-browser-answer]").forEach(function (field) {
+      field.form.querySelectorAll("button[type=submit]:not([name])").forEach(function (button) { button.disabled = true; });
+    });
   }
 
   function setUpRegistration(form) {
