@@ -157,9 +157,9 @@ def login_with_method_view(request: HttpRequest, method_key: str) -> HttpRespons
     if outcome.user is not None:
         signin.remember_key_proven(request, outcome.user, outcome.device, method_key=method.key, next_url=next_url)
         return redirect(f"{reverse('accounts:login')}?{urlencode({'next': next_url})}")
-    form = SignInForm()
-    form.add_error(None, too_many_attempts_message(outcome.retry_after) if outcome.retry_after else outcome.message)
-    return _sign_in_page(request, form, next_url=next_url, status=400)
+    # The password form stays unbound and clean: what was refused was the passkey, said above it.
+    refusal = too_many_attempts_message(outcome.retry_after) if outcome.retry_after else outcome.message
+    return _sign_in_page(request, SignInForm(), next_url=next_url, status=400, sign_in_error=refusal)
 
 
 def _signed_in_response(next_url: str, user) -> HttpResponse:

@@ -244,8 +244,6 @@ def test_an_administrator_resets_a_members_passkeys(page, authenticator, new_pag
     expect(page.locator(PASSKEY_ROW)).to_contain_text("Not set up")
 
 
-@pytest.mark.xfail(strict=True, reason="accounts.views.login_with_method_view calls add_error on an unbound "
-                                       "SignInForm when a passkey is refused: a 500 instead of the message")
 def test_a_passkey_removed_from_the_profile_but_kept_on_the_device_is_refused(page, authenticator, user):
     sign_in_page(page, user.email, code=None)
     add_passkey(page)
