@@ -8,12 +8,12 @@ session's answer is refused), lives MFA_WEBAUTHN_CHALLENGE_TIMEOUT seconds
 and is spent once, in the database (so two submissions of one answer, even
 racing on two app servers, cannot both pass).
 """
-import binascii
 import hashlib
 import json
 from dataclasses import dataclass
 from datetime import timedelta
 
+from cryptography.exceptions import UnsupportedAlgorithm
 from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
@@ -27,6 +27,8 @@ from webauthn import (
 from webauthn.helpers import (
     base64url_to_bytes,
     bytes_to_base64url,
+    decode_credential_public_key,
+    decoded_public_key_to_cryptography,
     parse_attestation_object,
     parse_authentication_credential_json,
     parse_registration_credential_json,
@@ -51,6 +53,11 @@ SESSION_KEY = "mfa_webauthn_challenges"
 # The smallest authenticator data: a 32-byte RP id hash, 1 byte of flags, a
 # 4-byte counter. Anything shorter was cut off on the way.
 MIN_AUTHENTICATOR_DATA_BYTES = 37
+# WebAuthn §5.1: a credential id is at most 1023 bytes (the column holds its base64url).
+MAX_CREDENTIAL_ID_BYTES = 1023
+# What py_webauthn lets through, besides its own exceptions, on input it was not built
+# for (a COSE map without a key type, a point off the curve): refused, never a 500.
+BAD_INPUT_ERRORS = (WebAuthnException, ValueError, TypeError, KeyError, IndexError, UnsupportedAlgorithm)
 
 
 class CeremonyError(Exception):
@@ -180,18 +187,39 @@ def verify_registration(request: HttpRequest, answer: str) -> RegisteredKey:
             credential=credential, expected_challenge=base64url_to_bytes(issued["challenge"]), expected_rp_id=rp.id,
             expected_origin=rp.origins, require_user_verification=False,
         )
-    except WebAuthnException as refused:
-        raise CeremonyError(_refusal_code(str(refused)), str(refused)) from None
-    cred_props = (payload.get("clientExtensionResults") or {}).get("credProps") or {}
+    except BAD_INPUT_ERRORS as refused:
+        raise _refusal(refused) from None
+    _check_usable(verified.credential_id, verified.credential_public_key)
     flags = _backup_flags(credential)
     return RegisteredKey(
         credential_id=bytes_to_base64url(verified.credential_id), public_key=verified.credential_public_key,
         sign_count=verified.sign_count, transports=_transports(credential),
         backup_eligible=flags[0], backed_up=verified.credential_backed_up,
         aaguid="" if verified.aaguid == "00000000-0000-0000-0000-000000000000" else verified.aaguid,
-        user_handle=issued["user_handle"], discoverable=cred_props.get("rk") is True,
+        user_handle=issued["user_handle"], discoverable=_said_discoverable(payload),
         user_verified=verified.user_verified,
     )
+
+
+def _check_usable(credential_id: bytes, public_key: bytes) -> None:
+    """Refuse a key that could never sign in: an id too long to store, a public key that does not load.
+
+    py_webauthn checks the key's algorithm but not that its numbers make a
+    key; one that does not would fail every later sign-in.
+    """
+    if len(credential_id) > MAX_CREDENTIAL_ID_BYTES:
+        raise CeremonyError("malformed", f"credential id of {len(credential_id)} bytes")
+    try:
+        decoded_public_key_to_cryptography(decode_credential_public_key(public_key))
+    except BAD_INPUT_ERRORS as unusable:
+        raise CeremonyError("malformed", f"unusable public key: {unusable!r}") from None
+
+
+def _said_discoverable(payload: dict) -> bool:
+    """Whether credProps says the key kept a discoverable credential; the browser's JSON may have any shape."""
+    results = payload.get("clientExtensionResults")
+    cred_props = results.get("credProps") if isinstance(results, dict) else None
+    return isinstance(cred_props, dict) and cred_props.get("rk") is True
 
 
 def _transports(credential: RegistrationCredential) -> list[str]:
@@ -264,8 +292,8 @@ def check_assertion(request: HttpRequest, assertion: Assertion, *, public_key: b
             expected_rp_id=rp.id, expected_origin=rp.origins, credential_public_key=public_key,
             credential_current_sign_count=0, require_user_verification=False,
         )
-    except WebAuthnException as refused:
-        raise CeremonyError(_refusal_code(str(refused)), str(refused)) from None
+    except BAD_INPUT_ERRORS as refused:  # a stored key that does not load, too (added before _check_usable)
+        raise _refusal(refused) from None
     return CheckedAssertion(sign_count=verified.new_sign_count, user_verified=verified.user_verified,
                             backed_up=verified.credential_backed_up)
 
@@ -287,7 +315,7 @@ def _load(answer: str) -> dict:
 def _parse(parser, payload: dict):
     try:
         return parser(payload)
-    except (WebAuthnException, ValueError, TypeError, KeyError, binascii.Error) as bad:
+    except BAD_INPUT_ERRORS as bad:  # binascii.Error (bad base64) is a ValueError
         raise CeremonyError("malformed", str(bad)) from None
 
 
@@ -299,6 +327,13 @@ def _check_sizes(*, client_data: bytes, authenticator_data: bytes | None) -> Non
             raise CeremonyError("too_large", f"authenticator data of {len(authenticator_data)} bytes")
         if len(authenticator_data) < MIN_AUTHENTICATOR_DATA_BYTES:
             raise CeremonyError("malformed", f"authenticator data of {len(authenticator_data)} bytes (truncated)")
+
+
+def _refusal(refused: Exception) -> CeremonyError:
+    """Name py_webauthn's refusal; anything else it raised means input it could not parse."""
+    if isinstance(refused, WebAuthnException):
+        return CeremonyError(_refusal_code(str(refused)), str(refused))
+    return CeremonyError("malformed", repr(refused))
 
 
 def _refusal_code(reason: str) -> str:

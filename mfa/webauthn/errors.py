@@ -9,6 +9,8 @@ import math
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from mfa.webauthn.app_settings import app_settings
+
 _TRY_AGAIN = "Try again, or use another method."
 
 
@@ -18,13 +20,17 @@ def message_for(code: str, *, retry_after: int = 0, limit: int = 0) -> str:
         return ngettext("Too many attempts. Try again in %(minutes)d minute.",
                         "Too many attempts. Try again in %(minutes)d minutes.", minutes) % {"minutes": minutes}
     if code == "too_many_keys":
-        return _("You have %(limit)d passkeys and security keys, the most one account can have. "
-                 "Remove one you no longer use first.") % {"limit": limit}
+        return ngettext("You have %(limit)d passkey or security key, the most one account can have. "
+                        "Remove it first if you no longer use it.",
+                        "You have %(limit)d passkeys and security keys, the most one account can have. "
+                        "Remove one you no longer use first.", limit) % {"limit": limit}
     messages = {
         "malformed": _("Your browser's answer could not be read. %(again)s"),
         "too_large": _("Your browser's answer was too large to be a passkey's. %(again)s"),
         "challenge_missing": _("That passkey request has expired or was already used. %(again)s"),
-        "challenge_expired": _("That passkey request expired after 5 minutes. %(again)s"),
+        "challenge_expired": ngettext("That passkey request expired after %(minutes)d minute. %(again)s",
+                                      "That passkey request expired after %(minutes)d minutes. %(again)s",
+                                      _challenge_minutes()),
         "challenge_spent": _("That passkey request was already used. %(again)s"),
         "wrong_origin": _("Your passkey's answer was not made for this site. %(again)s"),
         "wrong_rp_id": _("Your passkey's answer was not made for this site. %(again)s"),
@@ -41,4 +47,9 @@ def message_for(code: str, *, retry_after: int = 0, limit: int = 0) -> str:
         "unknown_key": _("That key is not one of yours, or it was removed already."),
         "not_enabled": _("You have no passkey or security key. Use another method."),
     }
-    return messages.get(code, messages["malformed"]) % {"again": _(_TRY_AGAIN)}
+    return messages.get(code, messages["malformed"]) % {"again": _(_TRY_AGAIN), "minutes": _challenge_minutes()}
+
+
+def _challenge_minutes() -> int:
+    """MFA_WEBAUTHN_CHALLENGE_TIMEOUT in whole minutes, as the expiry message says it (it was fixed at 5)."""
+    return max(1, math.ceil(app_settings.CHALLENGE_TIMEOUT / 60))

@@ -6,13 +6,13 @@ the change. The protocol is in ceremony.py; this module decides what a
 checked answer means.
 """
 import hmac
-import secrets
 from dataclasses import dataclass
 
 import django_otp
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
+from django.utils.crypto import salted_hmac
 from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
 
 from accounts import audit, notify, reauth
@@ -61,13 +61,18 @@ def registration_options(request: HttpRequest, *, user) -> dict:
 
 
 def _user_handle(user) -> bytes:
-    """The id every key of this user stores: random, the same for all their keys, never the email or pk.
+    """The id every key of this user stores: the same for all their keys, never the email or pk.
 
     The same handle lets an authenticator replace an older passkey of this
-    account instead of keeping two.
+    account instead of keeping two. A stored one is kept; without one it is
+    an HMAC of the pk under SECRET_KEY, not a fresh random value: two pages
+    opened before the first key, or a key added after the last was removed,
+    would otherwise each bind the account to a different handle.
     """
     existing = WebAuthnCredential.objects.filter(user=user).values_list("user_handle", flat=True).first()
-    return base64url_to_bytes(existing) if existing else secrets.token_bytes(32)
+    if existing:
+        return base64url_to_bytes(existing)
+    return salted_hmac("mfa.webauthn.user-handle", str(user.pk), algorithm="sha256").digest()
 
 
 @dataclass(frozen=True)
@@ -265,8 +270,10 @@ def identify(request: HttpRequest, answer: str) -> Identification:
                .filter(confirmed=True, credential_id=assertion.credential_id, user__is_active=True).first())
         if key is None:
             raise ceremony.CeremonyError("unknown_credential", "no active key with this id")
-        if assertion.user_handle is not None and not hmac.compare_digest(
-                bytes_to_base64url(assertion.user_handle).encode(), key.user_handle.encode()):
+        # WebAuthn §7.2 step 6: with no allowCredentials the user handle must come back, and be the key's.
+        if assertion.user_handle is None:
+            raise ceremony.CeremonyError("unknown_credential", "no user handle in a sign-in without a user")
+        if not hmac.compare_digest(bytes_to_base64url(assertion.user_handle).encode(), key.user_handle.encode()):
             raise ceremony.CeremonyError("unknown_credential", "user handle does not match the key's")
         checked = _accept(request, key, assertion)
     except ceremony.CeremonyError as refused:

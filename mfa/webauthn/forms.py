@@ -1,8 +1,14 @@
 from django import forms
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
+from mfa.webauthn import errors
 from mfa.webauthn.app_settings import app_settings
 from mfa.webauthn.flows import MAX_NAME_LENGTH
+
+# The refusal an answer over MFA_WEBAUTHN_MAX_ANSWER_BYTES gets from the ceremony, not
+# Django's "Ensure this value has at most 16384 characters", which means nothing to a person.
+_too_large = lazy(errors.message_for, str)("too_large")
 
 
 class KeyNameField(forms.CharField):
@@ -22,7 +28,7 @@ class AddKeyForm(forms.Form):
     credential = forms.CharField(
         widget=forms.HiddenInput, max_length=app_settings.MAX_ANSWER_BYTES,
         error_messages={"required": _("Press “Add a passkey or security key” and follow your browser's prompt. "
-                                      "This needs JavaScript.")},
+                                      "This needs JavaScript."), "max_length": _too_large},
     )
 
 

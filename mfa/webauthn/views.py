@@ -61,6 +61,11 @@ def rename_view(request: HttpRequest, key_id: int) -> HttpResponse:
         if outcome.ok:
             messages.success(request, _("The key is now called “%(name)s”.") % {"name": outcome.key.name})
             return redirect("mfa:webauthn:manage")
+        if outcome.error == "unknown_key":
+            # Not a row of this page (another account's key, or removed in another tab): an
+            # error beside it would show nowhere, so say it as remove_view does.
+            messages.info(request, outcome.message)
+            return redirect("mfa:webauthn:manage")
         error = outcome.message
     else:
         error = form.errors["name"][0]
