@@ -5,22 +5,11 @@ from accounts import audit
 from accounts.models import AuditEvent
 from mfa.webauthn.models import WebAuthnCredential
 from tests.conftest import PASSWORD
+from tests.mfa.webauthn.conftest import sign_in_options, sign_out
 from tests.webauthn_authenticator import options_on
 
 LOGIN, VERIFY, PROFILE = reverse("accounts:login"), reverse("accounts:login_verify"), reverse("accounts:profile")
 PASSKEY_SIGN_IN = reverse("accounts:login_with_method", args=["webauthn"])
-PASSKEY_OPTIONS = reverse("accounts:login_with_method_options", args=["webauthn"])
-
-
-def sign_in_options(client) -> dict:
-    """What the sign-in page's script fetches before it calls navigator.credentials.get()."""
-    response = client.post(PASSKEY_OPTIONS)
-    assert response.status_code == 200 and response["Content-Type"] == "application/json"
-    return response.json()
-
-
-def sign_out(client):
-    client.post(reverse("accounts:logout"))
 
 
 def test_step_2_offers_the_passkey_first_and_accepts_its_answer(client, user_with_key, authenticator):
