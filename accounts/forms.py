@@ -48,6 +48,8 @@ class CodeForm(forms.Form):
         field.validators = [v for v in field.validators if not isinstance(v, validators.MaxLengthValidator)]
         field.validators.append(validators.MaxLengthValidator(method.answer_max_length))
         field.error_messages["required"] = method.missing_answer_message
+        if method.answer_too_long_message:
+            field.error_messages["max_length"] = method.answer_too_long_message
 
 
 class SignInCodeForm(CodeForm):

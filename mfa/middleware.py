@@ -4,7 +4,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
-from accounts.pending_sign_in import has_pending_sign_in
+from accounts.pending_sign_in import has_pending_sign_in, pending_user
 from ctm_auth.routing import is_static_path, resolve_or_none
 
 # Views a half-signed-in session may reach: step 2 itself and sign-out.
@@ -22,6 +22,10 @@ class PartialSignInMiddleware:
             not request.user.is_authenticated
             and has_pending_sign_in(request)
             and not self._allowed(request.path_info)
+            # An expired half-done sign-in is dropped here (pending_user
+            # cancels it), so a new sign-in form posts through instead of
+            # bouncing to step 2 and back, losing what was typed.
+            and pending_user(request) is not None
         ):
             return redirect("accounts:login_verify")
         return self.get_response(request)

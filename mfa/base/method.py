@@ -95,6 +95,8 @@ class Method:
     answer_max_length: ClassVar[int] = 64
     #: What an empty answer is told.
     missing_answer_message: ClassVar[str] = gettext_lazy("Enter the code.")
+    #: What an answer over answer_max_length is told ("" keeps Django's "Ensure this value has at most…").
+    answer_too_long_message: ClassVar[str] = ""
     #: True when the method can find the user by itself (a discoverable
     #: passkey): the sign-in page then offers it before any email is typed,
     #: through sign_in_template_name, sign_in_options and identify.

@@ -26,6 +26,8 @@ class WebAuthnMethod(Method):
     code_input_mode = "none"
     missing_answer_message = gettext_lazy(
         "Press “Use your passkey or security key” and follow your browser's prompt.")
+    answer_too_long_message = gettext_lazy(
+        "Your browser's answer was too large to be a passkey's. Try again, or use another method.")
     signs_in_without_user = True
     sign_in_template_name = "mfa/webauthn/sign_in.html"
 

@@ -28,7 +28,8 @@ class WebAuthnCredential(Device):
     backed_up = models.BooleanField(default=False, help_text="BS flag: synced to the user's other devices now.")
     aaguid = models.CharField(max_length=36, blank=True, help_text="The authenticator model, when it says.")
     user_handle = models.CharField(
-        max_length=96, help_text="The random id the key stores for this account (base64url); never the email or pk.",
+        max_length=96,
+        help_text="The id the key stores for this account (base64url), the same for all its keys; never the email or pk.",
     )
     discoverable = models.BooleanField(
         default=False, help_text="Resident on the key, so it can sign in without an email being typed.",

@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from accounts import audit
 from accounts.models import AuditEvent
+from mfa.app_settings import app_settings as mfa_settings
 from tests.conftest import PASSWORD, add_fake_device, sign_in
 
 
@@ -95,3 +96,16 @@ def test_ipv6_clients_share_one_budget_per_64(client, make_user, settings):
     other_network = client.post(reverse("accounts:login"), {"email": "victim1@example.test", "password": PASSWORD},
                                 REMOTE_ADDR="2001:db8:1:3::1")
     assert other_network.status_code == 302
+
+
+def test_an_expired_half_done_sign_in_does_not_swallow_the_next_sign_in(client, user_with_mfa, make_user, clock):
+    """The sign-in form posted after step 2 lapsed is handled, not bounced to step 2 and back (losing the password)."""
+    other = make_user("other@example.test")
+    response = client.post(reverse("accounts:login"), {"email": user_with_mfa.email, "password": PASSWORD})
+    assert response.url == reverse("accounts:login_verify")
+    clock.advance(mfa_settings.PENDING_SIGN_IN_TIMEOUT + 1)
+
+    response = client.post(reverse("accounts:login"), {"email": other.email, "password": PASSWORD})
+
+    assert response.status_code == 302 and response.url == reverse("accounts:profile")
+    assert client.get(reverse("accounts:profile")).wsgi_request.user == other
