@@ -224,8 +224,8 @@ def sign_in_without_user(request: HttpRequest, method: Method, *, answer: str) -
         return SignInWithoutUserOutcome(retry_after=wait)
     identification = method.identify(request, answer)
     if identification.user is None:
-        audit.record(request, audit.SIGN_IN_FAILED, actor=None, method=method.key,
-                     data={"error": identification.error})
+        audit.record(request, audit.SIGN_IN_FAILED, actor=None, target=identification.claimed_user,
+                     method=method.key, data={"error": identification.error})
         return SignInWithoutUserOutcome(message=identification.message)
     give_back_all(taken)
     return SignInWithoutUserOutcome(user=identification.user, device=identification.device,

@@ -50,6 +50,10 @@ class Identification:
     both_factors: bool = False
     error: str = ""
     message: str = ""
+    #: On a refusal, the account the answer claimed to be (a known key whose
+    #: signature or counter failed), so its owner sees the attempt in their
+    #: sign-in activity; never signed in.
+    claimed_user: object | None = None
 
 
 @dataclass(frozen=True)

@@ -280,5 +280,6 @@ def identify(request: HttpRequest, answer: str) -> Identification:
         audit.record(request, VERIFICATION_FAILED, actor=None, target=key.user if key else None,
                      method=METHOD_KEY, data={"purpose": "identify", "error": refused.code,
                                               "detail": refused.detail[:200]})
-        return Identification(error=refused.code, message=errors.message_for(refused.code))
+        return Identification(error=refused.code, message=errors.message_for(refused.code),
+                              claimed_user=key.user if key else None)
     return Identification(user=key.user, device=key, both_factors=checked.user_verified)

@@ -4,6 +4,7 @@ from django.core import mail
 from django.test import Client
 
 from accounts import audit
+from accounts.selectors import recent_sign_in_activity
 from mfa.app_settings import app_settings as mfa_settings
 from mfa.webauthn import flows
 from mfa.webauthn.models import WebAuthnCredential
@@ -157,6 +158,12 @@ def test_the_counter_alarm_rings_for_a_passwordless_sign_in_too(signed_out, user
     assert response.status_code == 400 and COPIED in html(response)
     assert not signed_in_user(signed_out).is_authenticated
     assert events(flows.SIGN_COUNT_WENT_BACKWARDS).get().data["presented"] == 3
+    # The key's owner sees the refused attempt in their sign-in activity.
+    start_sign_in(signed_out, user_with_key)
+    assert answer_step_2(signed_out, authenticator.get(step_2_options(signed_out), sign_count=11)).status_code == 302
+    [newest, refused, *_] = recent_sign_in_activity(user_with_key)
+    assert newest.succeeded and not refused.succeeded
+    assert refused.method == "Passkeys and security keys" and refused.event_type == "signin.failed"
 
 
 def test_a_synced_passkey_whose_counter_is_always_zero_keeps_working(reauthenticated_client, user, client):
