@@ -130,10 +130,6 @@ def _spend(challenge: str) -> None:
         raise CeremonyError("challenge_spent", "the challenge was answered already") from None
 
 
-def discard_challenges(request: HttpRequest) -> None:
-    request.session.pop(SESSION_KEY, None)
-
-
 # -- registration ----------------------------------------------------------------
 
 def registration_options(request: HttpRequest, *, user_handle: bytes, user_name: str, display_name: str,
