@@ -63,10 +63,12 @@ test: install services
 	$(MAKE) --no-print-directory test-postgres
 
 # Pass 1: the zero-config set-up. Race tests need row locks SQLite lacks, so
-# they run in pass 2 (where they are never skipped).
+# they run in pass 2 (where they are never skipped). Two workers: each has its
+# own SQLite test database and local-memory cache, so they share nothing
+# (pass 2 stays in one process: its workers would share one Redis database).
 test-sqlite: install system-deps
 	@echo "=== pass 1/2: SQLite + local-memory cache ==="
-	env -u DATABASE_URL -u REDIS_URL $(BIN)/pytest -m "not needs_postgres" $(PYTEST_ARGS)
+	env -u DATABASE_URL -u REDIS_URL $(BIN)/pytest -m "not needs_postgres" -n 2 $(PYTEST_ARGS)
 
 # Pass 2: the production set-up, PostgreSQL + Redis, every test.
 test-postgres: install services
