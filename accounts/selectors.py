@@ -40,7 +40,7 @@ def profile_methods(user) -> list[MethodRow]:
             manage_url=reverse(method.manage_url_name) if method.manage_url_name else "",
             warning=method.status_warning(user),
         )
-        for method in methods
+        for method in methods if method.listed_on_profile
     ]
 
 

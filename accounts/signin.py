@@ -32,7 +32,7 @@ from accounts.ratelimit import DatabaseLimit, Limit, give_back_all, take_all
 from ctm_auth import clock
 from mfa.app_settings import app_settings as mfa_settings
 from mfa.base.method import Method
-from mfa.registry import active_methods
+from mfa.registry import active_methods, get_method
 
 # A passkey that answered without user verification: possession is proven,
 # the password is still to come (then no step 2: the key was the second factor).
@@ -185,14 +185,17 @@ def complete_sign_in(request: HttpRequest, user: User, *, device=None, method_ke
     # A sign-in with a passkey alone authenticated through no backend.
     backend = pending.get("backend") or getattr(user, "backend", None) or settings.AUTHENTICATION_BACKENDS[0]
     login(request, user, backend=backend)
+    method = get_method(method_key)
     if device is not None:
         django_otp.login(request, device)
-    reauth.mark_reauthenticated(request, second_factor=device is not None)
+    reauth.mark_reauthenticated(request, second_factor=device is not None and (method is None or method.opens_step_up))
     started = clock.timestamp()
     request.session[AUTH_STARTED_SESSION_KEY] = started
     request.session[LAST_ACTIVITY_SESSION_KEY] = started
     account_failure_limit().reset(account_limit_key(user, user.email))
     audit.record(request, audit.SIGN_IN_SUCCEEDED, actor=user, method=method_key)
+    if method is not None and device is not None:
+        method.signed_in_with(request, user, device)
 
 
 def record_second_step_failure(request: HttpRequest, user: User, *, method_key: str, error: str, data: dict) -> None:

@@ -1,11 +1,15 @@
 """Tenants: agencies (parent accounts), their plans, subaccounts and members."""
 from django.conf import settings
-from django.core.validators import MaxValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 MAX_GRACE_DAYS = 30
+# Settings > Parent Settings > Security: the bounds an Owner may choose within.
+TRUSTED_BROWSER_DAYS_RANGE = (1, 30)
+STEP_UP_MINUTES_RANGE = (5, 60)
+DEFAULT_STEP_UP_MINUTES = 10
 
 
 class Plan(models.Model):
@@ -36,6 +40,24 @@ class Agency(models.Model):
     )
     two_factor_required_since = models.DateTimeField(null=True, blank=True)
     two_factor_deadline = models.DateTimeField(null=True, blank=True)
+    # While two-factor is required: which primary methods count (method keys;
+    # empty means every enabled method), and whether backup codes stay
+    # available as recovery.
+    allowed_methods = models.JSONField(
+        default=list, blank=True,
+        help_text=_("Keys of the primary methods members may use while two-factor is required; empty: any."),
+    )
+    allow_backup_codes = models.BooleanField(default=True)
+    # Whatever the requirement: "Remember this browser" and the step-up window.
+    allow_trusted_browsers = models.BooleanField(default=True)
+    trusted_browser_days = models.PositiveSmallIntegerField(
+        default=TRUSTED_BROWSER_DAYS_RANGE[1],
+        validators=[MinValueValidator(TRUSTED_BROWSER_DAYS_RANGE[0]), MaxValueValidator(TRUSTED_BROWSER_DAYS_RANGE[1])],
+    )
+    step_up_minutes = models.PositiveSmallIntegerField(
+        default=DEFAULT_STEP_UP_MINUTES,
+        validators=[MinValueValidator(STEP_UP_MINUTES_RANGE[0]), MaxValueValidator(STEP_UP_MINUTES_RANGE[1])],
+    )
 
     class Meta:
         verbose_name_plural = "agencies"

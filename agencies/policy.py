@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.cache import cache
-from django.db.models import Exists, OuterRef, Subquery
 
 from agencies.models import Agency, Membership
 from ctm_auth import clock
@@ -28,11 +27,25 @@ CACHE_TIMEOUT = 15 * 60
 
 @dataclass(frozen=True)
 class TwoFactorRequirement:
-    """Whether an agency of the user requires two-factor, and the user's state."""
+    """What the user's agencies require of them (the strictest rule wins), and the user's state.
+
+    ``allowed_methods`` and ``backup_codes_allowed`` bind only while two-factor
+    is required; the trusted-browser period and the step-up window bind on
+    every eligible agency whatever the requirement.
+    """
 
     required: bool = False
     deadline: datetime | None = None  # earliest deadline among requiring agencies
+    deadline_agency: str = ""  # the name of the agency whose deadline that is
+    #: True when the user has a primary method the policy allows.
     has_primary_method: bool = False
+    #: Keys of the primary methods allowed (the intersection over requiring agencies); None: any.
+    allowed_methods: frozenset[str] | None = None
+    backup_codes_allowed: bool = True
+    #: The longest trust a browser may get, in days: None leaves the app's default, 0 turns trust off.
+    trusted_browser_days: int | None = None
+    #: The step-up window in minutes; None leaves the app's default.
+    step_up_minutes: int | None = None
 
     def enforced(self, now: datetime | None = None) -> bool:
         """True when the user must set up two-factor before doing anything else."""
@@ -49,37 +62,84 @@ class TwoFactorRequirement:
         seconds = (self.deadline - (now or clock.now())).total_seconds()
         return max(0, math.ceil(seconds / 86400))
 
+    def allows(self, method) -> bool:
+        """True when step 2, step-up and set-up may offer ``method`` to this user."""
+        if not self.required:
+            return True
+        if method.is_primary:
+            return self.allowed_methods is None or method.key in self.allowed_methods
+        if method.key == BACKUP_CODES_KEY:
+            return self.backup_codes_allowed
+        return True  # other recovery (an administrator's temporary access pass) is the policy's own way back
+
 
 NOT_REQUIRED = TwoFactorRequirement()
+BACKUP_CODES_KEY = "backup_codes"
 
 
 def _cache_key(user_id: int) -> str:
     return f"2fa-policy:user:{user_id}"
 
 
+def eligible_agencies():
+    """Agencies whose plan lets the Owner set a security policy (Growth and Connect)."""
+    return Agency.objects.filter(plan__allows_required_two_factor=True)
+
+
 def requiring_agencies():
     """Agencies whose owner turned the policy on and whose plan includes it."""
-    return Agency.objects.filter(require_two_factor=True, plan__allows_required_two_factor=True)
+    return eligible_agencies().filter(require_two_factor=True)
+
+
+def allowed_primary_keys(agency: Agency) -> frozenset[str] | None:
+    """The primary methods ``agency`` allows (None: any), ignoring keys of methods not enabled here."""
+    if not agency.allowed_methods:
+        return None
+    return frozenset(agency.allowed_methods)
+
+
+POLICY_FIELDS = ("agency__name", "agency__require_two_factor", "agency__two_factor_deadline",
+                 "agency__allowed_methods", "agency__allow_backup_codes", "agency__allow_trusted_browsers",
+                 "agency__trusted_browser_days", "agency__step_up_minutes")
 
 
 def _compute(user) -> TwoFactorRequirement:
-    """Read the requirement with one query, however many methods and agencies there are."""
-    from accounts.models import User
-
-    binding = requiring_agencies().filter(memberships__user=OuterRef("pk"))
-    annotations = {
-        "required": Exists(binding),
-        "deadline": Subquery(binding.order_by("two_factor_deadline").values("two_factor_deadline")[:1]),
-        **active_method_annotations("pk"),
-    }
-    primary = [method for method in all_methods() if method.is_primary]
-    row = User.objects.filter(pk=user.pk).annotate(**annotations).values(*annotations).first()
-    if row is None:
+    """Read the requirement with one query: one row per eligible agency, with the user's methods."""
+    methods = active_method_annotations("user_id")
+    rows = list(
+        Membership.objects.filter(user_id=user.pk, agency__plan__allows_required_two_factor=True)
+        .annotate(**methods).values(*POLICY_FIELDS, *methods).order_by("agency_id")
+    )
+    if not rows:
         return NOT_REQUIRED
+    return combine(rows, active={key.removeprefix("has_") for key in methods if rows[0][key]})
+
+
+def combine(rows: list[dict], *, active: set[str]) -> TwoFactorRequirement:
+    """The strictest rule over the user's eligible agencies (``rows`` holds POLICY_FIELDS)."""
+    requiring = [row for row in rows if row["agency__require_two_factor"]]
+    allowed: frozenset[str] | None = None
+    for row in requiring:
+        if row["agency__allowed_methods"]:
+            keys = frozenset(row["agency__allowed_methods"])
+            allowed = keys if allowed is None else allowed & keys
+    dated = sorted((row for row in requiring if row["agency__two_factor_deadline"] is not None),
+                   key=lambda row: row["agency__two_factor_deadline"])
+    # No deadline on a requiring agency means "at once": it is then the earliest.
+    first = next((row for row in requiring if row["agency__two_factor_deadline"] is None), None) or next(
+        iter(dated), None)
+    primary = {method.key for method in all_methods() if method.is_primary}
     return TwoFactorRequirement(
-        required=row["required"],
-        deadline=row["deadline"],
-        has_primary_method=any(row[f"has_{method.key}"] for method in primary),
+        required=bool(requiring),
+        deadline=first["agency__two_factor_deadline"] if first else None,
+        deadline_agency=first["agency__name"] if first else "",
+        has_primary_method=any(key in primary and (allowed is None or key in allowed) for key in active),
+        allowed_methods=allowed,
+        backup_codes_allowed=all(row["agency__allow_backup_codes"] for row in requiring),
+        trusted_browser_days=min(
+            row["agency__trusted_browser_days"] if row["agency__allow_trusted_browsers"] else 0 for row in rows
+        ),
+        step_up_minutes=min(row["agency__step_up_minutes"] for row in rows),
     )
 
 

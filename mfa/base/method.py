@@ -107,6 +107,14 @@ class Method:
     signs_in_without_user: ClassVar[bool] = False
     #: The sign-in page's block for it, given ``options_url``, ``answer_url`` and ``next``.
     sign_in_template_name: ClassVar[str] = ""
+    #: False when a sign-in with it must not open the step-up window: an
+    #: administrator's temporary access pass lets its user set up a new
+    #: method, nothing more.
+    opens_step_up: ClassVar[bool] = True
+    #: False for a method the user does not set up themselves (a temporary
+    #: access pass an administrator issues): the Profile's Multi-Factor
+    #: Methods table and the method chooser leave it out.
+    listed_on_profile: ClassVar[bool] = True
 
     def all_active_devices(self) -> QuerySet:
         """Return every user's confirmed devices of this method.
@@ -153,6 +161,13 @@ class Method:
         committed, so this must refuse by returning "", never by raising.
         """
         return ""
+
+    def signed_in_with(self, request: HttpRequest, user, device) -> None:
+        """Called once a sign-in answered with this method completed (the session is the user's now).
+
+        A temporary access pass marks the session so that the user sets up a
+        new primary method before anything else.
+        """
 
     def begin_challenge(
         self, request: HttpRequest, user, *, purpose: Purpose, resend: bool = False
