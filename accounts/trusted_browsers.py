@@ -217,8 +217,20 @@ def revoke_all(request: HttpRequest, *, user: User, reason: str = "user", actor:
     return _revoke(request, rows, user=user, reason=reason, actor=actor)
 
 
-def _revoke(request: HttpRequest, rows: QuerySet[TrustedBrowser], *, user: User, reason: str,
-            actor: User | None = None) -> int:
+def revoke_all_for(request: HttpRequest | None, *, user: User, actor: User, agency=None,
+                   reason: str = "admin_reset") -> int:
+    """Revoke every trusted browser of ``user`` on an administrator's behalf; return how many.
+
+    A reset already changes the fingerprint, so the rows would stop
+    matching; revoking them as well takes them off the member's Profile
+    list for good and records who ended the trust, in the agency's log.
+    """
+    rows = TrustedBrowser.objects.filter(user=user, revoked_at=None)
+    return _revoke(request, rows, user=user, reason=reason, actor=actor, agency=agency)
+
+
+def _revoke(request: HttpRequest | None, rows: QuerySet[TrustedBrowser], *, user: User, reason: str,
+            actor: User | None = None, agency=None) -> int:
     """Mark ``rows`` revoked and audit it once (``actor`` defaults to the signed-in user).
 
     The UPDATE is conditional on the row not being revoked yet, so a double
@@ -228,7 +240,7 @@ def _revoke(request: HttpRequest, rows: QuerySet[TrustedBrowser], *, user: User,
     revoked = TrustedBrowser.objects.filter(pk__in=ids, revoked_at=None).update(
         revoked_at=clock.now(), revoked_reason=reason)
     if revoked:
-        audit.record(request, BROWSER_REVOKED, actor=actor, target=user,
+        audit.record(request, BROWSER_REVOKED, actor=actor, target=user, agency=agency,
                      data={"browser_ids": ids, "reason": reason, "count": revoked})
     return revoked
 

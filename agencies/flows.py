@@ -11,7 +11,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
-from accounts import audit, delivery, notify
+from accounts import audit, delivery, notify, trusted_browsers
 from accounts.app_settings import app_settings as accounts_settings
 from agencies import permissions, policy, selectors
 from agencies.app_settings import app_settings
@@ -38,7 +38,8 @@ def reset_member_method(request: HttpRequest, *, actor, agency: Agency, target, 
 
     The target's row is locked, so two simultaneous resets run one after the
     other and the second finds nothing left to disable: no double audit, no
-    second email.
+    second email. Their trusted browsers are revoked too: whoever asked for
+    the reset may be the one holding a browser the member once trusted.
     """
     if not permissions.can_manage_user(actor, target, agency):
         raise PermissionDenied
@@ -49,11 +50,16 @@ def reset_member_method(request: HttpRequest, *, actor, agency: Agency, target, 
         if not method.active_devices(locked).exists():
             return False
         method.remove_all(locked)
-        destroy_fallbacks_if_no_primary(request, user=locked, actor=actor)
+        fallbacks_destroyed = destroy_fallbacks_if_no_primary(request, user=locked, actor=actor)
         locked.end_all_sessions()
-        audit.record(request, MEMBER_METHOD_RESET, actor=actor, target=locked, agency=agency, method=method.key)
+        browsers_revoked = trusted_browsers.revoke_all_for(request, user=locked, actor=actor, agency=agency)
+        audit.record(request, MEMBER_METHOD_RESET, actor=actor, target=locked, agency=agency, method=method.key,
+                     data={"backup_codes_destroyed": bool(fallbacks_destroyed),
+                           "trusted_browsers_revoked": browsers_revoked})
         notify.send(locked, "agencies/email/method_reset", {
             "actor": actor, "agency": agency, "method_label": method.label, "when": clock.now(),
+            "backup_codes_destroyed": bool(fallbacks_destroyed), "trusted_browsers_revoked": browsers_revoked,
+            "has_primary_method": has_primary_method(locked),
         })
     policy.forget_user(locked.pk)
     return True

@@ -7,7 +7,10 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.formats import date_format
+from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
@@ -21,7 +24,7 @@ from agencies.forms import ManageUsersFilterForm, SecurityLogFilterForm, TwoFact
 from agencies.models import Agency
 from mfa.backup_codes import flows as backup_codes
 from mfa.backup_codes import selectors as backup_selectors
-from mfa.registry import get_method
+from mfa.registry import active_methods, get_method
 
 # --- Settings > Manage Users (not sensitive: lists, no secrets) -------------
 
@@ -110,11 +113,18 @@ def member_method_view(request: HttpRequest, agency_id: int, user_id: int, metho
             messages.info(request, _("%(method)s was not enabled for %(email)s; nothing changed.")
                           % {"method": method.label, "email": member.email})
         return redirect("settings:edit_user", agency_id=agency.pk, user_id=member.pk)
+    is_active = method.is_active_for(member)
     return render(request, "agencies/member_method.html", {
-        "agency": agency, "member": member, "method": method,
-        "is_active": method.is_active_for(member),
-        "detail": method.status_detail(member) if method.is_active_for(member) else "",
+        "agency": agency, "member": member, "method": method, "is_active": is_active,
+        "detail": method.status_detail(member) if is_active else "",
+        "is_last_primary": is_active and _is_last_primary(member, method),
+        "has_backup_codes": backup_selectors.summary_for(member).code_set is not None,
     })
+
+
+def _is_last_primary(member, method) -> bool:
+    """Whether disabling ``method`` leaves ``member`` without a primary method (their backup codes go too)."""
+    return not any(other.is_primary and other.key != method.key for other in active_methods(member))
 
 
 def _managed_member(request: HttpRequest, agency_id: int, user_id: int) -> tuple[Agency, object]:
@@ -143,26 +153,59 @@ def member_backup_codes_reveal_view(request: HttpRequest, agency_id: int, user_i
     if codes is None:
         messages.info(request, _("%(email)s has no backup codes.") % {"email": member.email})
         return redirect("agencies:member_backup_codes", agency_id=agency.pk, user_id=member.pk)
-    return render(request, "agencies/member_backup_codes_shown.html", {
-        "agency": agency, "member": member, "view": codes, "generated": False,
-    })
+    return _codes_shown(request, agency, member, codes, generated=False)
 
 
 @reauthentication_required(each_visit=True, resume_at=MEMBER_BACKUP_CODES,
                            action=gettext_lazy("Generate Backup Codes"))
 @require_http_methods(["GET", "POST"])
 def member_backup_codes_generate_view(request: HttpRequest, agency_id: int, user_id: int) -> HttpResponse:
-    """"Generate Backup Codes" for a member: replaces their old set, emails them."""
+    """"Generate Backup Codes" for a member: replaces their old set, emails them.
+
+    Two POSTs when a set is in use: the first shows what stops working and
+    asks to continue (confirm=1 with the set it showed); only the second
+    replaces it. Both ride on the Backup Codes page's step-up.
+    """
     agency, member = _managed_member(request, agency_id, user_id)
     if request.method != "POST":
         return redirect("agencies:member_backup_codes", agency_id=agency.pk, user_id=member.pk)
+    confirmed = request.POST.get("confirm") == "1"
+    replacing = request.POST.get("replacing", "")[:100] if confirmed else ""
     try:
-        codes = backup_codes.generate_for_user(request, actor=request.user, target=member, agency=agency)
+        codes = backup_codes.generate_for_user(request, actor=request.user, target=member, agency=agency,
+                                               replacing=replacing)
     except backup_codes.BackupCodesError as error:
+        if error.error == "confirm_replace":
+            # A second step that no longer matches the set in use is refused: ask again.
+            return _confirm_generate(request, agency, member, note=error.message if confirmed else "",
+                                     status=400 if confirmed else 200)
         messages.error(request, error.message)
         return redirect("agencies:member_backup_codes", agency_id=agency.pk, user_id=member.pk)
+    return _codes_shown(request, agency, member, codes, generated=True)
+
+
+def _confirm_generate(request: HttpRequest, agency: Agency, member, *, note: str, status: int) -> HttpResponse:
+    summary = backup_selectors.summary_for(member)
+    return render(request, "agencies/member_backup_codes_confirm.html", {
+        "agency": agency, "member": member, "summary": summary, "note": note,
+        "replacing": backup_codes.set_version(summary.code_set),
+    }, status=status)
+
+
+def _codes_shown(request: HttpRequest, agency: Agency, member, codes, *, generated: bool) -> HttpResponse:
+    """The member's codes with Copy, Download and Print: the sheet and the file name the member.
+
+    The file is built in the browser from ``file_text`` (see
+    member_backup_codes_actions.html), so no second request carries the codes.
+    """
+    heading = _("Backup codes for %(name)s <%(email)s>, %(agency)s, generated %(when)s") % {
+        "name": member.get_short_name(), "email": member.email, "agency": agency.name,
+        "when": date_format(localtime(codes.generated_at), "j F Y"),
+    }
     return render(request, "agencies/member_backup_codes_shown.html", {
-        "agency": agency, "member": member, "view": codes, "generated": True,
+        "agency": agency, "member": member, "view": codes, "generated": generated, "heading": heading,
+        "filename": backup_codes.member_download_filename(member, codes),
+        "file_text": render_to_string("agencies/member_backup_codes_download.txt", {"heading": heading, "view": codes}),
     })
 
 

@@ -15,11 +15,12 @@ from django.db import DatabaseError, connection, transaction
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.crypto import constant_time_compare
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from accounts import audit, notify
+from accounts import audit, notify, trusted_browsers
 from accounts.client import client_ip
 from accounts.models import User
 from agencies.models import Agency
@@ -369,19 +370,47 @@ def codes_for_admin_view(request: HttpRequest | None, *, actor: User, target: Us
     return _view_of(code_set)
 
 
+def set_version(code_set: BackupCodeSet | None) -> str:
+    """Return what names the set in use now ("" for none), for "replace this set" confirmations."""
+    if code_set is None or not code_set.confirmed:
+        return ""
+    return f"{code_set.pk}:{code_set.generated_at.isoformat()}"
+
+
 def generate_for_user(request: HttpRequest | None, *, actor: User, target: User,
-                      agency: Agency | None = None) -> CodeSetView:
-    """Give ``target`` a new, ready-to-use set on an administrator's behalf, replacing any old one."""
+                      agency: Agency | None = None, replacing: str | None = None) -> CodeSetView:
+    """Give ``target`` a new, ready-to-use set on an administrator's behalf, replacing any old one.
+
+    ``replacing`` is the set_version() the administrator confirmed to
+    replace ("" when they saw none); a set generated or regenerated since
+    then is refused ("confirm_replace"), checked under the row lock, so a
+    page's confirmation never replaces codes nobody showed them. None skips
+    the check (callers that confirmed otherwise). The member's trusted
+    browsers are revoked: their trust is bound to the codes, and the new
+    set ends it anyway, so the revocation is recorded with who caused it.
+    """
     agency = _managing_agency(actor, target, agency)
     with transaction.atomic():
         code_set = _locked_set(target)
         _require_primary(target)
-        replacing = code_set is not None and code_set.confirmed
+        if replacing is not None and not constant_time_compare(replacing, set_version(code_set)):
+            raise BackupCodesError("confirm_replace", _(
+                "Their backup codes changed since this page was opened. Check the numbers and confirm again."))
+        replacing_set = code_set is not None and code_set.confirmed
         code_set = _issue(target, code_set, confirm=True)
-        audit.record(request, REGENERATED if replacing else GENERATED, actor=actor, target=target,
+        audit.record(request, REGENERATED if replacing_set else GENERATED, actor=actor, target=target,
                      agency=agency, method=METHOD_KEY, data={"count": app_settings.COUNT, "by_admin": True})
+        trusted_browsers.revoke_all_for(request, user=target, actor=actor, agency=agency,
+                                        reason="admin_backup_codes")
         notify.send(target, EMAIL + "generated_by_admin", _email_context(request, actor=actor, agency=agency))
     return _view_of(code_set)
+
+
+def member_download_filename(target: User, view: CodeSetView) -> str:
+    """Name an administrator's download after the member (never the administrator) and the set's day."""
+    email = re.sub(r"[^A-Za-z0-9@._+-]", "_", target.email)
+    product = re.sub(r"[^A-Za-z0-9._-]", "", app_settings.ISSUER) or "backup"
+    return f"{product}-backup-codes-{email}-{view.generated_at:%Y-%m-%d}.txt"
 
 
 def _managing_agency(actor: User, target: User, agency: Agency | None) -> Agency:
