@@ -3,6 +3,7 @@ import re
 
 from playwright.sync_api import Page, expect
 
+from mfa.backup_codes.models import BackupCodeSet
 from mfa.totp.models import TOTPDevice
 from tests.browser.conftest import sign_in_page
 from tests.conftest import FAKE_CODE, PASSWORD, add_fake_device
@@ -88,3 +89,68 @@ def test_owner_requires_two_factor_and_a_user_without_it_must_enrol(page, acme):
     expect(page).to_have_url(re.compile(r"/account/two-factor-required/$"))
     page.locator("li", has_text="Google Authenticator").get_by_role("link", name="Add/Edit").click()
     expect(page.get_by_role("button", name="Set up Google Authenticator")).to_be_visible()
+
+
+def open_bobs_backup_codes(page: Page, acme) -> None:
+    add_fake_device(acme.admin)
+    sign_in_page(page, acme.admin.email)
+    open_settings_entry(page, "Manage Users")
+    page.locator('tr.member-row[data-email="bob@acme.test"]').get_by_role("link", name="Edit").click()
+    page.locator('tr.method-row[data-method="backup_codes"]').get_by_role("link", name="Add/Edit").click()
+    reauthenticate_page(page)
+
+
+def test_admin_generates_bobs_codes_after_confirming_then_copies_downloads_and_prints(page, acme):
+    add_fake_device(acme.bob)
+    old_codes = set_up_codes(acme.bob)
+    open_bobs_backup_codes(page, acme)
+
+    page.get_by_role("button", name="Generate Backup Codes").click()
+    expect(page.get_by_text(
+        "Generating new codes for Bob Example invalidates their current 10 codes (10 unused). Continue?")).to_be_visible()
+    page.get_by_role("button", name="Generate Backup Codes").click()
+    expect(page.get_by_text("A new set was generated")).to_be_visible()
+    codes = [text.strip() for text in page.locator("[data-backup-code]").all_inner_texts()]
+    assert len(codes) == 10 and not set(codes) & set(old_codes)
+
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.get_by_role("button", name="Copy").click()
+    expect(page.get_by_role("status").filter(has_text="Copied")).to_be_visible()
+    assert page.evaluate("navigator.clipboard.readText()").split() == codes
+
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="Download").click()
+    download = download_info.value
+    assert re.fullmatch(r"CallTrackingMetrics-backup-codes-bob@acme\.test-\d{4}-\d{2}-\d{2}\.txt",
+                        download.suggested_filename), download.suggested_filename
+    with open(download.path(), encoding="utf-8") as saved:
+        text = saved.read()
+    assert re.match(r"Backup codes for Bob Example <bob@acme\.test>, Acme Agency, generated \d{1,2} \w+ \d{4}\n", text)
+    assert all(code in text for code in codes) and "admin@acme.test" not in text and "Adam Admin" not in text
+
+    expect(page.get_by_role("button", name="Print")).to_be_visible()
+    page.emulate_media(media="print")
+    printed = page.locator("body").inner_text()  # what print.css leaves visible
+    assert re.search(r"Backup codes for Bob Example <bob@acme\.test>, Acme Agency, generated", printed), printed
+    assert all(code in printed for code in codes)
+    assert "admin@acme.test" not in printed and "Adam Admin" not in printed, printed
+    assert "Copy" not in printed and "Sign out" not in printed
+
+
+def test_admin_is_warned_before_disabling_alices_only_method(page, acme):
+    add_fake_device(acme.alice)
+    set_up_codes(acme.alice)
+    add_fake_device(acme.admin)
+    sign_in_page(page, acme.admin.email)
+    open_settings_entry(page, "Manage Users")
+    page.locator('tr.member-row[data-email="alice@acme.test"]').get_by_role("link", name="Edit").click()
+    page.locator('tr.method-row[data-method="fake"]').get_by_role("link", name="Add/Edit").click()
+    reauthenticate_page(page)
+
+    warning = page.locator("#last-primary-warning")
+    expect(warning).to_contain_text("This is Alice Example's only two-factor method. Disabling it also deletes "
+                                    "their backup codes")
+    expect(warning).to_contain_text("issue a temporary access pass instead")
+    page.get_by_role("button", name="Disable").click()
+    expect(page.get_by_text("was disabled for alice@acme.test")).to_be_visible()
+    assert not BackupCodeSet.objects.filter(user=acme.alice).exists()
