@@ -365,3 +365,30 @@ def test_a_reset_that_changes_nothing_revokes_nothing(acme):
 
     assert TrustedBrowser.objects.filter(user=acme.alice, revoked_at=None).count() == 1
     assert not AuditEvent.objects.filter(event_type=trusted_browsers.BROWSER_REVOKED).exists()
+
+
+# -- two confirmations of the same set at once --------------------------------
+
+@pytest.mark.needs_postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_admins_confirming_the_same_set_at_once_replace_it_once(acme):
+    """The owner and the admin both confirmed "replace Bob's codes": one new set, the other is asked again."""
+    from tests.concurrency import run_concurrently
+
+    add_fake_device(acme.bob)
+    set_up_codes(acme.bob)
+    version = current_version(acme.bob)
+    actors = [acme.owner, acme.admin]
+
+    def confirm(index: int):
+        return backup_flows.generate_for_user(flow_request(actors[index]), actor=actors[index], target=acme.bob,
+                                              agency=acme.agency, replacing=version)
+
+    results = run_concurrently(confirm)
+
+    refused = [r for r in results if isinstance(r, backup_flows.BackupCodesError)]
+    assert len(refused) == 1 and refused[0].error == "confirm_replace", results
+    [shown] = [r for r in results if isinstance(r, backup_flows.CodeSetView)]
+    assert {row.code for row in shown.rows} == {
+        row.code for row in backup_flows._view_of(BackupCodeSet.objects.get(user=acme.bob)).rows}
+    assert AuditEvent.objects.filter(event_type=backup_flows.REGENERATED).count() == 1
