@@ -4,12 +4,14 @@ from datetime import timedelta
 from html import unescape
 
 import pytest
+from django.contrib.messages.storage.fallback import FallbackStorage
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import AuditEvent, TrustedBrowser
+from accounts.selectors import profile_methods
 from agencies.flows import add_member, create_agency
 from agencies.models import Role
 from agencies.policy import forget_agency
@@ -51,7 +53,6 @@ def require(agency, **fields) -> None:
 
 def add_passkey(user, authenticator: SoftwareAuthenticator) -> None:
     request = flow_request(user)
-    from django.contrib.messages.storage.fallback import FallbackStorage
     request._messages = FallbackStorage(request)
     options = webauthn_flows.registration_options(request, user=user)
     assert webauthn_flows.add_key(request, user=user, name="Key", answer=authenticator.create(options)).ok
@@ -356,8 +357,6 @@ def test_existing_backup_codes_are_not_offered_while_off(acme):
 
 
 def _profile_rows(user):
-    from accounts.selectors import profile_methods
-
     return profile_methods(user)
 
 
