@@ -1,11 +1,14 @@
 """Step-up re-authentication ("sudo mode") for sensitive views.
 
 A sensitive view asks for the password (and a second factor, when the user
-has one) unless the user authenticated within MFA_REAUTH_WINDOW: a step-up,
-or the sign-in itself. The time, and whether a second factor was checked,
-are kept in the server-side session, so the client cannot extend them. A
-window opened by the password alone counts only while the user has no
-second factor: once they have one, it is asked for.
+has one their agency allows) unless the user authenticated within their
+window (``reauth_window_for``: the agency's step-up window, else
+MFA_REAUTH_WINDOW): a step-up, or the sign-in itself. The time, and whether
+a second factor was checked, are kept in the server-side session, so the
+client cannot extend them; the window's length is read on every check, so
+an Owner shortening it shortens open windows at once. A window opened by
+the password alone counts only while the user has no allowed second
+factor: once they have one, it is asked for.
 
 An administrator's pages on another user's methods are gated per visit
 (``each_visit``): a step-up for such a page lets it open once, and its
@@ -33,8 +36,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
 from ctm_auth import clock
+from mfa import policy
 from mfa.app_settings import app_settings as mfa_settings
-from mfa.registry import active_methods
 
 REAUTH_SESSION_KEY = "reauth_at"
 SECOND_FACTOR_SESSION_KEY = "reauth_second_factor"
@@ -77,23 +80,31 @@ def mark_second_factor_proven(request: HttpRequest, user) -> None:
         request.session[SECOND_FACTOR_SESSION_KEY] = True
 
 
+def reauth_window_for(user) -> int:
+    """Return the user's step-up window in seconds: their agency's (strictest wins), else MFA_REAUTH_WINDOW."""
+    minutes = policy.requirement(user).step_up_minutes
+    return minutes * 60 if minutes else mfa_settings.REAUTH_WINDOW
+
+
 def is_recently_reauthenticated(request: HttpRequest) -> bool:
     """Return True inside the window, if it asked for everything step-up would ask for now.
 
     A window opened by the password alone stops counting once the user has a
-    second factor: whoever set that factor up proved only the password.
+    second factor their agency allows: whoever set that factor up proved
+    only the password. A method the policy refuses is no second factor here,
+    as at sign-in step 2.
     """
     done_at = request.session.get(REAUTH_SESSION_KEY)
-    if done_at is None or not 0 <= clock.timestamp() - done_at < mfa_settings.REAUTH_WINDOW:
+    if done_at is None or not 0 <= clock.timestamp() - done_at < reauth_window_for(request.user):
         return False
-    return bool(request.session.get(SECOND_FACTOR_SESSION_KEY)) or not active_methods(request.user)
+    return bool(request.session.get(SECOND_FACTOR_SESSION_KEY)) or not policy.has_second_factor(request.user)
 
 
 def reauth_window_remaining(request: HttpRequest) -> int:
     done_at = request.session.get(REAUTH_SESSION_KEY)
     if done_at is None:
         return 0
-    return max(0, int(mfa_settings.REAUTH_WINDOW - (clock.timestamp() - done_at)))
+    return max(0, int(reauth_window_for(request.user) - (clock.timestamp() - done_at)))
 
 
 def redirect_to_reauthenticate(request: HttpRequest) -> HttpResponseRedirect:
@@ -147,7 +158,7 @@ def _step_up_of(path: str) -> tuple["StepUp | None", dict]:
 
 def _pop_interrupted(request: HttpRequest) -> str:
     interrupted = request.session.pop(INTERRUPTED_SESSION_KEY, None) or {}
-    fresh = 0 <= clock.timestamp() - interrupted.get("at", 0) < mfa_settings.REAUTH_WINDOW
+    fresh = 0 <= clock.timestamp() - interrupted.get("at", 0) < reauth_window_for(request.user)
     return interrupted.get("path", "") if fresh else ""
 
 

@@ -8,6 +8,7 @@ from accounts import audit
 from accounts.app_settings import app_settings
 from accounts.client import describe_browser
 from accounts.models import AuditEvent
+from mfa import policy
 from mfa.registry import all_methods, default_method, get_method
 
 
@@ -23,14 +24,32 @@ class MethodRow:
     detail: str
     manage_url: str
     warning: str = ""  # what the user should still do, e.g. "No backup codes: you could be locked out"
+    #: False when the user's agency does not allow it ("Not allowed by your agency"): no Add,
+    #: though a method already set up keeps its Edit and Disable.
+    allowed: bool = True
+
+    @property
+    def can_manage(self) -> bool:
+        """Whether the row shows its Add/Edit button."""
+        return bool(self.manage_url) and (self.allowed or self.is_active)
 
 
 def profile_methods(user) -> list[MethodRow]:
+    """The Multi-Factor Methods table: every method the user sets up, with the policy's verdict.
+
+    The policy is read once (agencies.policy.requirement_for, cached), however
+    many methods there are.
+    """
     methods = all_methods()
+    requirement = policy.requirement(user)
     active = [m for m in methods if m.is_active_for(user)]
-    in_use = default_method(user, active)
-    return [
-        MethodRow(
+    in_use = default_method(user, [m for m in active if requirement.allows(m)])
+    rows = []
+    for method in methods:
+        if not method.listed_on_profile:
+            continue
+        allowed = requirement.allows(method)
+        rows.append(MethodRow(
             key=method.key,
             label=method.label,
             is_active=method in active,
@@ -38,10 +57,11 @@ def profile_methods(user) -> list[MethodRow]:
             is_primary=method.is_primary,
             detail=method.status_detail(user) if method in active else "",
             manage_url=reverse(method.manage_url_name) if method.manage_url_name else "",
-            warning=method.status_warning(user),
-        )
-        for method in methods if method.listed_on_profile
-    ]
+            # A nudge to set up what the agency refuses would only mislead.
+            warning=method.status_warning(user) if allowed else "",
+            allowed=allowed,
+        ))
+    return rows
 
 
 def _method_label(key: str) -> str:

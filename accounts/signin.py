@@ -14,6 +14,7 @@ from django.contrib.auth import authenticate, get_user_model, login
 from django.core import signing
 from django.http import HttpRequest, HttpResponse
 from django.utils.crypto import constant_time_compare
+from django.utils.translation import gettext as _
 
 from accounts import audit, reauth
 from accounts.app_settings import app_settings
@@ -30,9 +31,10 @@ from accounts.pending_sign_in import (  # noqa: F401 - the half-done sign-in's s
 )
 from accounts.ratelimit import DatabaseLimit, Limit, give_back_all, take_all
 from ctm_auth import clock
+from mfa import policy
 from mfa.app_settings import app_settings as mfa_settings
 from mfa.base.method import Method
-from mfa.registry import active_methods, get_method
+from mfa.registry import get_method
 
 # A passkey that answered without user verification: possession is proven,
 # the password is still to come (then no step 2: the key was the second factor).
@@ -148,7 +150,13 @@ def known_device_id(request: HttpRequest, user: User | None) -> str:
 
 
 def needs_second_step(user: User) -> bool:
-    return bool(active_methods(user))
+    """True when step 2 asks for a second factor: the user has a method their agencies allow.
+
+    A member whose only primary methods the policy refuses is treated as not
+    enrolled (mfa.policy.challenge_methods): the password signs them in, then
+    the policy's banner or forced set-up.
+    """
+    return policy.has_second_factor(user)
 
 
 def start_second_step(request: HttpRequest, user: User, *, next_url: str) -> None:
@@ -175,10 +183,11 @@ def complete_sign_in(request: HttpRequest, user: User, *, device=None, method_ke
     With a device, django-otp marks the session verified, so
     ``request.user.is_verified()`` is true from here on.
 
-    The sign-in counts as a step-up for MFA_REAUTH_WINDOW: with a device
-    (a second factor answered now) for every sensitive page, without one
-    (the password alone) only while the user has no second factor. A
-    sign-in that skips step 2 must therefore pass no device.
+    The sign-in counts as a step-up for the user's window
+    (reauth.reauth_window_for): with a device (a second factor answered
+    now) for every sensitive page, without one (the password alone) only
+    while the user has no allowed second factor. A sign-in that skips
+    step 2 must therefore pass no device.
     """
     pending = request.session.pop(PENDING_SESSION_KEY, None) or {}
     request.session.pop(KEY_PROVEN_SESSION_KEY, None)
@@ -231,6 +240,13 @@ def sign_in_without_user(request: HttpRequest, method: Method, *, answer: str) -
                      method=method.key, data={"error": identification.error})
         return SignInWithoutUserOutcome(message=identification.message)
     give_back_all(taken)
+    if not policy.method_allowed(identification.user, method):
+        # A right answer with a method the user's agency refuses: it proves
+        # nothing the policy accepts, so the password (and step 2) must do.
+        audit.record(request, audit.SIGN_IN_FAILED, actor=None, target=identification.user,
+                     method=method.key, data={"error": "method_not_allowed"})
+        return SignInWithoutUserOutcome(message=_("%(refusal)s Sign in with your email and password.") % {
+            "refusal": policy.not_allowed_message(identification.user, method)})
     return SignInWithoutUserOutcome(user=identification.user, device=identification.device,
                                     both_factors=identification.both_factors)
 
@@ -268,6 +284,9 @@ def take_proven_key(request: HttpRequest, user: User) -> tuple[object, str] | No
         return None
     device = django_otp.models.Device.from_persistent_id(proven["device"])
     if device is None or device.user_id != user.pk or not device.confirmed:  # removed meanwhile
+        return None
+    method = get_method(proven["method"])
+    if method is None or not policy.method_allowed(user, method):  # the policy refuses that key (now)
         return None
     return device, proven["method"]
 

@@ -30,6 +30,7 @@ from accounts.app_settings import app_settings
 from accounts.client import client_ip, describe_browser, user_agent
 from accounts.models import TrustedBrowser, User
 from ctm_auth import clock
+from mfa import policy
 from mfa.registry import active_methods, default_method
 
 # Audit event types (stable codes; the Security Log filters on them).
@@ -46,11 +47,16 @@ FINGERPRINT_SALT = "accounts.trusted_browsers.fingerprint"
 def trust_period_for(user: User) -> timedelta | None:
     """Return how long a browser ``user`` trusts stays trusted; None when trust is off.
 
-    The one place the period is decided: the agency policy (an owner
-    shortening it or turning it off) plugs in here. A period shortened later
-    also cuts trust given before, which is honoured only while younger.
+    The one place the period is decided: the app's default
+    (ACCOUNTS_TRUSTED_BROWSER_DAYS), cut to the user's agencies' longest
+    period (the strictest wins; 0 when an Owner turned trust off). A period
+    shortened later also cuts trust given before, which is honoured only
+    while younger (``_honoured``), so the change takes effect at once.
     """
     days = app_settings.TRUSTED_BROWSER_DAYS
+    agency_days = policy.requirement(user).trusted_browser_days
+    if agency_days is not None:
+        days = min(days, agency_days)
     return timedelta(days=days) if days else None
 
 
@@ -136,7 +142,8 @@ def sign_in_if_trusted(request: HttpRequest, user: User) -> bool:
     would have after step 2.
     """
     browser = _valid_browser(request, user)
-    method = default_method(user) if browser is not None else None
+    # The device step 2 would ask for: among the methods the policy allows.
+    method = default_method(user, policy.challenge_methods(user)) if browser is not None else None
     device = method.active_devices(user).first() if method is not None else None
     if device is None:
         return False

@@ -30,7 +30,8 @@ from accounts.forms import (
 )
 from accounts.ratelimit import DatabaseLimit
 from accounts.selectors import profile_methods, recent_sign_in_activity
-from mfa.challenge import choose_method
+from mfa import policy as mfa_policy
+from mfa.challenge import choose_method, refused_method_message
 from mfa.registry import get_method, methods_signing_in_without_user
 
 
@@ -203,15 +204,22 @@ def login_verify_view(request: HttpRequest) -> HttpResponse:
             return render(request, "accounts/signin_expired.html", status=400)
         return redirect("accounts:login")
     method, methods = choose_method(user, request.POST.get("method") or request.GET.get("method"))
-    if method is None:  # the user's methods were removed mid-sign-in
+    if method is None:  # the user's methods were removed (or refused by a new policy) mid-sign-in
         signin.cancel_pending(request)
         return render(request, "accounts/signin_expired.html", status=400)
-    resend = request.method == "POST" and "resend" in request.POST and method.can_resend
+    # A posted method the agency refuses: its answer is never checked, nor a code sent.
+    refusal = refused_method_message(user, request.POST.get("method")) if request.method == "POST" else ""
+    resend = request.method == "POST" and "resend" in request.POST and method.can_resend and not refusal
     form = SignInCodeForm(None if resend else bound_data(request), trust_days=trusted_browsers.trust_days(user),
                           # "Resend code" posts the whole form: keep the box as the person left it.
                           initial={"remember_browser": resend and bool(request.POST.get("remember_browser"))})
     form.fit_to(method)
-    if request.method == "POST" and not resend and form.is_valid():
+    if refusal:
+        form.is_valid()
+        form.add_error(None, _("%(refusal)s Use %(method)s.") % {"refusal": refusal, "method": method.label})
+        signin.record_second_step_failure(request, user, method_key=request.POST["method"][:32],
+                                          error="method_not_allowed", data={})
+    elif request.method == "POST" and not resend and form.is_valid():
         result = method.verify(request, user, form.cleaned_data["code"], purpose="sign_in")
         if result.ok:
             next_url = signin.pending_next_url(request) or resolve_url(settings.LOGIN_REDIRECT_URL)
@@ -227,7 +235,7 @@ def login_verify_view(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/login_verify.html", {
         "form": form, "method": method, "challenge": challenge,
         "alternatives": [m for m in methods if m.key != method.key],
-    })
+    }, status=400 if refusal else 200)
 
 
 @csrf_protect
@@ -265,13 +273,22 @@ def reauthenticate_view(request: HttpRequest) -> HttpResponse:
     user = request.user
     next_url = safe_next_url(request)
     switch_to = request.POST.get("use_method", "")
-    method, methods = choose_method(user, switch_to or request.POST.get("method") or request.GET.get("method"))
+    requested = switch_to or request.POST.get("method") or request.GET.get("method")
+    method, methods = choose_method(user, requested)
+    # A posted method the agency refuses: the form is refused, nothing is checked or sent.
+    refusal = refused_method_message(user, requested) if request.method == "POST" else ""
     form_class = ReauthenticationWithCodeForm if method else ReauthenticationForm
-    resend = request.method == "POST" and "resend" in request.POST and method is not None and method.can_resend
-    form = _form_keeping_password(request, form_class) if resend or switch_to else form_class(bound_data(request))
+    resend = (request.method == "POST" and "resend" in request.POST and method is not None and method.can_resend
+              and not refusal)
+    if refusal or resend or switch_to:
+        form = _form_keeping_password(request, form_class)
+    else:
+        form = form_class(bound_data(request))
     if method is not None:
         form.fit_to(method)
-    if request.method == "POST" and form.is_bound and form.is_valid():
+    if refusal:
+        audit.record(request, audit.REAUTH_FAILED, method=requested[:32], data={"error": "method_not_allowed"})
+    elif request.method == "POST" and form.is_bound and form.is_valid():
         error = _check_reauthentication(request, form, method)
         if error is None:
             return redirect(reauth.resume_after_step_up(request, next_url))
@@ -280,7 +297,17 @@ def reauthenticate_view(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/reauthenticate.html", {
         "form": form, "method": method, "challenge": challenge, "next": next_url,
         "alternatives": [m for m in methods if method and m.key != method.key],
-    })
+        "refusal": _refusal_with_fallback(refusal, method),
+    }, status=400 if refusal else 200)
+
+
+def _refusal_with_fallback(refusal: str, method) -> str:
+    """"Acme Agency does not allow Text Messages. Use Google Authenticator." ("Confirm with your password." without one)."""
+    if not refusal:
+        return ""
+    if method is None:
+        return _("%(refusal)s Confirm with your password.") % {"refusal": refusal}
+    return _("%(refusal)s Use %(method)s.") % {"refusal": refusal, "method": method.label}
 
 
 def _form_keeping_password(request: HttpRequest, form_class):
@@ -466,12 +493,16 @@ def password_reset_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @never_cache
 def two_factor_required_view(request: HttpRequest) -> HttpResponse:
-    """"Set up two-factor authentication": where the agency policy sends a user without it."""
-    methods = [row for row in profile_methods(request.user) if row.is_primary]
-    requirement = getattr(request, "two_factor_requirement", None)
+    """"Set up two-factor authentication": where the agency policy sends a user without an allowed method."""
+    rows = [row for row in profile_methods(request.user) if row.is_primary]
+    requirement = mfa_policy.requirement(request.user)
     return render(request, "accounts/two_factor_required.html", {
-        "methods": methods,
-        "enforced": bool(requirement and requirement.enforced()),
+        "methods": [row for row in rows if row.allowed],
+        # The user's methods the policy refuses: why they are asked again.
+        "refused": [str(row.label) for row in rows if row.is_active and not row.allowed],
+        "restricted": requirement.required and requirement.allowed_methods is not None,
+        "no_method_in_common": mfa_policy.no_method_in_common(request.user),
+        "enforced": requirement.enforced(),
     })
 
 

@@ -3,6 +3,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 
 from accounts import audit
+from mfa import policy
 from mfa.registry import all_methods, get_method, has_primary_method
 
 BACKUP_METHODS_DESTROYED = "mfa.fallback_methods_destroyed"
@@ -16,8 +17,9 @@ def set_default_method(request: HttpRequest, *, user, method_key: str) -> None:
     The form refuses it with a message; this refuses whatever gets past.
     """
     method = get_method(method_key)
-    if method is None or not method.is_primary or not method.is_active_for(user):
-        raise ValueError(f"{method_key!r} is not an active primary method of this user")
+    if (method is None or not method.is_primary or not method.is_active_for(user)
+            or not policy.method_allowed(user, method)):
+        raise ValueError(f"{method_key!r} is not an active primary method of this user that the policy allows")
     previous = user.preferred_mfa_method
     user.preferred_mfa_method = method_key
     user.save(update_fields=["preferred_mfa_method"])
@@ -49,11 +51,14 @@ def page_after_set_up(request: HttpRequest, *, user, had_primary: bool) -> str:
     phone be lost. A second or replaced method goes to the Profile: the
     user keeps the backup codes they have. Every method's set-up view calls
     this once its set-up committed; a fallback that cannot start returns "",
-    and the Profile then shows its warning.
+    and the Profile then shows its warning. A fallback the agency policy
+    refuses (backup codes turned off) is skipped: set-up ends on the Profile.
     """
     if not had_primary and has_primary_method(user):
         for method in all_methods():
-            next_page = "" if method.is_primary else method.continue_first_set_up(request, user)
+            if method.is_primary or not policy.method_allowed(user, method):
+                continue
+            next_page = method.continue_first_set_up(request, user)
             if next_page:
                 return next_page
     return reverse("accounts:profile")

@@ -26,6 +26,7 @@ from accounts.models import User
 from agencies.models import Agency
 from agencies.permissions import can_manage_user
 from ctm_auth import clock
+from mfa import policy
 from mfa.backup_codes import codes, selectors
 from mfa.backup_codes.app_settings import app_settings
 from mfa.backup_codes.models import BackupCode, BackupCodeSet
@@ -86,6 +87,7 @@ def generate_codes(request: HttpRequest, *, user: User) -> BackupCodeSet:
     with transaction.atomic():
         code_set = _locked_set(user)
         _require_primary(user)
+        _require_allowed(user)
         if code_set is not None and code_set.confirmed:
             raise BackupCodesError("already_set_up", _(
                 "You already have backup codes. Use Regenerate to replace them."))
@@ -117,6 +119,7 @@ def regenerate_codes(request: HttpRequest, *, user: User) -> BackupCodeSet:
     with transaction.atomic():
         code_set = _locked_set(user)
         _require_primary(user)
+        _require_allowed(user)
         if code_set is None or not code_set.confirmed:
             raise BackupCodesError("not_set_up", _("You have no backup codes yet. Generate them first."))
         code_set = _issue(user, code_set, confirm=True)
@@ -160,6 +163,13 @@ def _require_primary(user: User) -> None:
     if not has_primary_method(user):
         raise BackupCodesError("no_primary_method", _(
             "Backup codes back up another method. Set up Text Messages or Google Authenticator first."))
+
+
+def _require_allowed(user: User) -> None:
+    """Refuse new codes while the user's agency turned backup codes off (Parent Settings > Security)."""
+    refusal = policy.set_up_refusal(user, METHOD_KEY)
+    if refusal:
+        raise BackupCodesError("not_allowed", refusal)
 
 
 def _issue(user: User, code_set: BackupCodeSet | None, *, confirm: bool) -> BackupCodeSet:

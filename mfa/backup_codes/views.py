@@ -9,24 +9,34 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.reauth import reauthentication_required
+from mfa import policy
 from mfa.backup_codes import flows, selectors
 from mfa.backup_codes.app_settings import app_settings
 from mfa.backup_codes.forms import SavedForm
+from mfa.decorators import set_up_allowed
 
 MANAGE = "mfa:backup_codes:manage"
 
 
+def _has_set(request: HttpRequest) -> bool:
+    """A set the user has stays viewable while the policy turns codes off (though not usable, nor renewed)."""
+    return selectors.summary_for(request.user).is_set_up
+
+
+@set_up_allowed(flows.METHOD_KEY, editing=_has_set)
 @reauthentication_required
 @require_GET
 def manage_view(request: HttpRequest) -> HttpResponse:
     """Multi-Factor Methods > Backup Codes > Add/Edit."""
     return render(request, "mfa/backup_codes/manage.html", {
+        "allowed": policy.set_up_refusal(request.user, flows.METHOD_KEY) is None,
         "summary": selectors.summary_for(request.user),
         "has_fresh_set": flows.fresh_set(request, request.user) is not None,
         "low_threshold": app_settings.LOW_WARNING_THRESHOLD,
     })
 
 
+@set_up_allowed(flows.METHOD_KEY)
 @reauthentication_required(resume_at=MANAGE, action=gettext_lazy("Generate Backup Codes"))
 @require_POST
 def generate_view(request: HttpRequest) -> HttpResponse:
@@ -39,6 +49,7 @@ def generate_view(request: HttpRequest) -> HttpResponse:
     return redirect("mfa:backup_codes:new")
 
 
+@set_up_allowed(flows.METHOD_KEY)
 @reauthentication_required
 @require_http_methods(["GET", "POST"])
 def new_codes_view(request: HttpRequest) -> HttpResponse:
@@ -88,6 +99,7 @@ def download_view(request: HttpRequest) -> HttpResponse:
     return response
 
 
+@set_up_allowed(flows.METHOD_KEY)
 @reauthentication_required(action=gettext_lazy("Regenerate"))
 @require_http_methods(["GET", "POST"])
 def regenerate_view(request: HttpRequest) -> HttpResponse:

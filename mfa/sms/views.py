@@ -15,12 +15,26 @@ from accounts import pending_sign_in
 from accounts.reauth import reauthentication_required
 from mfa import flows as mfa_flows
 from mfa import policy
+from mfa.decorators import set_up_allowed
 from mfa.registry import get_method, has_primary_method
 from mfa.sms import challenges, flows
+from mfa.sms.challenges import ENROL
 from mfa.sms.forms import CodeForm, PhoneNumberForm
 from mfa.sms.phone import format_number, mask_number
 
 
+def _has_device(request: HttpRequest) -> bool:
+    """Editing (Change number, Disable) a number the user has stays possible whatever the policy."""
+    return flows.active_device(request.user) is not None
+
+
+def _changing_number(request: HttpRequest) -> bool:
+    """True unless the step in progress would set Text Messages up anew."""
+    state = flows.setup_state(request)
+    return _has_device(request) and (state is None or state["stage"] != ENROL)
+
+
+@set_up_allowed(flows.METHOD_KEY, editing=_has_device)
 @reauthentication_required
 @require_http_methods(["GET", "POST"])
 def manage_view(request: HttpRequest) -> HttpResponse:
@@ -73,6 +87,7 @@ def change_number_view(request: HttpRequest) -> HttpResponse:
     return render(request, "mfa/sms/change_number.html", {"form": form, "device": flows.active_device(request.user)})
 
 
+@set_up_allowed(flows.METHOD_KEY, editing=_changing_number)
 @reauthentication_required
 @require_http_methods(["GET", "POST"])
 def verify_view(request: HttpRequest) -> HttpResponse:

@@ -12,11 +12,18 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.reauth import reauthentication_required
 from mfa import flows as mfa_flows
 from mfa import policy
+from mfa.decorators import set_up_allowed
 from mfa.registry import has_primary_method
 from mfa.totp import flows
 from mfa.totp.forms import ConfirmSetupForm
 
 
+def _has_device(request: HttpRequest) -> bool:
+    """Editing (Replace, Disable) an authenticator the user has stays possible whatever the policy."""
+    return flows.active_device(request.user) is not None
+
+
+@set_up_allowed(flows.METHOD_KEY, editing=_has_device)
 @reauthentication_required
 @require_GET
 def manage_view(request: HttpRequest) -> HttpResponse:
@@ -32,6 +39,7 @@ def _start_label(request: HttpRequest) -> str:
     return _("Replace") if flows.active_device(request.user) else _("Set up Google Authenticator")
 
 
+@set_up_allowed(flows.METHOD_KEY, editing=_has_device)
 @reauthentication_required(resume_at="mfa:totp:manage", action=_start_label)
 @require_POST
 def start_view(request: HttpRequest) -> HttpResponse:
@@ -40,6 +48,7 @@ def start_view(request: HttpRequest) -> HttpResponse:
     return redirect("mfa:totp:setup")
 
 
+@set_up_allowed(flows.METHOD_KEY, editing=_has_device)
 @reauthentication_required
 @require_http_methods(["GET", "POST"])
 def setup_view(request: HttpRequest) -> HttpResponse:

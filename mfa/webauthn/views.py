@@ -12,6 +12,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.reauth import reauthentication_required
 from mfa import flows as mfa_flows
+from mfa import policy
+from mfa.decorators import set_up_allowed
 from mfa.registry import has_primary_method
 from mfa.webauthn import flows
 from mfa.webauthn.forms import AddKeyForm, RenameKeyForm
@@ -20,15 +22,23 @@ from mfa.webauthn.models import WebAuthnCredential
 
 def _manage_page(request: HttpRequest, *, add_form: AddKeyForm | None = None,
                  rename_errors: dict | None = None, status: int = 200) -> HttpResponse:
+    # Keys the user has stay listed (rename, remove) when the policy refuses passkeys; adding does not.
+    refusal = policy.set_up_refusal(request.user, flows.METHOD_KEY)
     return render(request, "mfa/webauthn/manage.html", {
         "keys": flows.keys_of(request.user),
         "add_form": add_form or AddKeyForm(),
         # Issued on every render: a page's options hold a fresh challenge, spent by its answer.
-        "registration_options": flows.registration_options(request, user=request.user),
+        "registration_options": None if refusal else flows.registration_options(request, user=request.user),
+        "add_refusal": refusal,
         "rename_errors": rename_errors or {},
     }, status=status)
 
 
+def _has_keys(request: HttpRequest) -> bool:
+    return bool(flows.keys_of(request.user))
+
+
+@set_up_allowed(flows.METHOD_KEY, editing=_has_keys)
 @reauthentication_required
 @require_GET
 def manage_view(request: HttpRequest) -> HttpResponse:
@@ -36,6 +46,7 @@ def manage_view(request: HttpRequest) -> HttpResponse:
     return _manage_page(request)
 
 
+@set_up_allowed(flows.METHOD_KEY)
 @reauthentication_required(resume_at="mfa:webauthn:manage", action=gettext_lazy("Add a passkey or security key"))
 @sensitive_post_parameters("credential")
 @require_POST
