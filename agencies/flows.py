@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from accounts import audit, delivery, notify
 from accounts.app_settings import app_settings as accounts_settings
 from agencies import permissions, policy, selectors
-from agencies import policy as policy_cache
+from agencies import policy as policy_cache  # the policy flows' own ``policy`` is the SecurityPolicy argument
 from agencies.app_settings import app_settings
 from agencies.models import (
     DEFAULT_STEP_UP_MINUTES,
@@ -132,7 +132,9 @@ class ConfirmationNeeded(Exception):
 def set_two_factor_policy(request: HttpRequest, *, actor, agency: Agency, required: bool, grace_days: int) -> Agency:
     """Turn "Require two-factor authentication" on or off for ``agency``, keeping its other settings."""
     current = SecurityPolicy.of(agency)
-    policy = replace(current, required=required, grace_days=grace_days)
+    enabled = {method.key for method in selectors.primary_methods()}
+    policy = replace(current, required=required, grace_days=grace_days,
+                     allowed_methods=[key for key in current.allowed_methods if key in enabled])
     return set_security_policy(request, actor=actor, agency=agency, policy=policy, confirmed=True,
                                acknowledged=True)
 
@@ -165,7 +167,6 @@ def set_security_policy(request: HttpRequest | None, *, actor, agency: Agency, p
         if impact.needs_acknowledgement and not acknowledged:
             raise NotAcknowledged(_("Tick “%(acknowledgement)s” to save.")
                                   % {"acknowledgement": impact.acknowledgement()}, impact=impact)
-        before_keys = selectors.allowed_keys(before.allowed_methods) if before.required else frozenset()
         _apply(locked, policy, now=now)
         locked.full_clean()
         locked.save()
@@ -178,8 +179,8 @@ def set_security_policy(request: HttpRequest | None, *, actor, agency: Agency, p
         if policy.required != before.required:
             announce_policy(locked, required=policy.required,
                             allowed=None if policy.required else selectors.allowed_keys(before.allowed_methods))
-        elif policy.required:
-            announce_policy(locked, required=True, newly_from=before_keys)
+        elif policy.required and before.allowed_methods != locked.allowed_methods:
+            announce_policy(locked, required=True, newly_from=selectors.allowed_keys(before.allowed_methods))
     return locked
 
 
