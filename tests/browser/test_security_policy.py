@@ -13,6 +13,7 @@ def test_shortcut_ticks_only_passkeys_and_unticks_when_a_box_changes(page: Page,
     sign_in_page(page, acme.owner.email)
     page.locator("details.menu", has_text="Settings").locator("summary").click()
     page.get_by_role("link", name="Parent Settings › Security").click()
+    page.wait_for_load_state()  # the deferred script has run: its listeners are on the boxes
     shortcut = page.get_by_label(SHORTCUT)
     boxes = {label: page.get_by_label(label, exact=True)
              for label in ("Text Messages", "Google Authenticator", "Passkeys and security keys", "Fake code")}
