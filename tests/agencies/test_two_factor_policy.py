@@ -12,6 +12,7 @@ from agencies import flows
 from agencies.flows import add_member
 from agencies.models import Agency, Role
 from mfa.policy import disable_refusal
+from tests.agencies.policy_helpers import policy_form
 from tests.conftest import add_fake_device, let_step_up_window_pass, reauthenticate, sign_in
 from tests.urlwalk import resolvable, walk
 
@@ -28,14 +29,6 @@ def owner_client(owner) -> Client:
     assert sign_in(client, owner).status_code == 302
     assert reauthenticate(client, owner).status_code == 302
     return client
-
-
-def policy_form(**changes) -> dict:
-    """The Security form as a browser posts it with the defaults (every method allowed), plus ``changes``."""
-    data = {"grace_days": "0", "allowed_methods": ["totp", "sms", "webauthn", "fake"], "allow_backup_codes": "on",
-            "allow_trusted_browsers": "on", "trusted_browser_days": "30", "step_up_minutes": "10"}
-    data.update(changes)
-    return data
 
 
 def turn_on(agency, owner, grace_days: int = 0):
