@@ -252,7 +252,9 @@ def announce_policy(agency: Agency, *, required: bool, allowed: frozenset[str] |
                                                      after=selectors.allowed_keys(agency.allowed_methods))
     else:
         users = selectors.noncompliant_members(agency)
-    context = {"agency": agency, **_set_up_context(agency)}
+    deadline = agency.two_factor_deadline
+    context = {"agency": agency, "deadline": deadline if deadline and deadline > clock.now() else None,
+               **_set_up_context(agency)}
     messages = [
         (user, user.email, notify.render(template, {**notify.base_context(user), **context}))
         for user in users

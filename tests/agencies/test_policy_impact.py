@@ -185,3 +185,15 @@ def test_impact_costs_two_queries_whatever_the_agency_size(acme, big):
         with CaptureQueriesContext(connection) as queries:
             impact = selectors.policy_impact(agency, ["webauthn"], required=True, grace_days=0)
         assert impact.affected and len(queries) == 2
+
+
+def test_impact_of_a_10000_member_agency_is_two_queries(make_user):
+    owner = make_user("owner@huge.test")
+    agency = create_agency(name="Huge Agency", plan_code="growth", owner=owner)
+    add_members(agency, {(): 2500, ("sms",): 2500, ("totp", "sms"): 2500, ("webauthn",): 2500}, prefix="huge")
+    with CaptureQueriesContext(connection) as queries:
+        impact = selectors.policy_impact(agency, ["webauthn"], required=True, grace_days=0)
+    assert len(queries) == 2
+    assert impact.must_set_up == 7501 and impact.blocked == 7501 and len(impact.members) == 50  # with the owner
+    assert impact.headline() == ("This will require 7501 users to set up a new method: 2501 have none, "
+                                 "2500 use only Google Authenticator and Text Messages, 2500 use only Text Messages.")  # ties by name

@@ -2,6 +2,7 @@
 import pytest
 from django.core import mail
 from django.urls import reverse
+from django.utils.dateformat import format as date_format
 
 from accounts.models import AuditEvent
 from agencies import flows
@@ -194,3 +195,5 @@ def test_turning_on_emails_members_without_an_allowed_method_naming_them(acme, d
                                                          allowed_methods=["fake"], confirm="1"))
     assert sorted(m.to[0] for m in mail.outbox) == ["admin@acme.test", "alice@acme.test"]
     assert "Allowed methods: Fake code." in mail.outbox[0].body
+    deadline = Agency.objects.get(pk=acme.agency.pk).two_factor_deadline
+    assert f"Please set it up before {date_format(deadline, 'j F Y')}." in mail.outbox[0].body
