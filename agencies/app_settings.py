@@ -31,5 +31,27 @@ class AppSettings(PrefixedSettings):
         """Emails per SMTP connection when the policy is announced."""
         return self._setting("POLICY_EMAIL_BATCH_SIZE", 100)
 
+    @property
+    def POLICY_IMPACT_LIST_SIZE(self) -> int:
+        """Members the impact preview of a policy change lists by name (the rest are counted)."""
+        return self._setting("POLICY_IMPACT_LIST_SIZE", 50)
+
+    @property
+    def POLICY_REMINDER_DAYS(self) -> tuple[int, ...]:
+        """Days before the deadline on which a member without an allowed method is reminded."""
+        return tuple(self._setting("POLICY_REMINDER_DAYS", (7, 3, 1)))
+
+    @property
+    def SITE_URL(self) -> str:
+        """The site's address for links in emails sent without a request (reminders).
+
+        Defaults to the first passkey origin (MFA_WEBAUTHN_ORIGINS), which is
+        the address people sign in at.
+        """
+        from django.conf import settings
+
+        origins = getattr(settings, "MFA_WEBAUTHN_ORIGINS", None) or [""]
+        return self._setting("SITE_URL", origins[0]).rstrip("/")
+
 
 app_settings = AppSettings()

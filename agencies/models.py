@@ -103,3 +103,30 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.agency} ({self.get_role_display()})"
+
+
+class PolicyReminder(models.Model):
+    """One grace-period reminder emailed to a member, so no reminder goes out twice.
+
+    The row is written before the email (in the same transaction) and the
+    unique constraint refuses a second one for the same agency, member,
+    deadline and days-before: two beat runs, or two workers, send once. A new
+    deadline (the Owner changed the grace period) starts a new series.
+    """
+
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="policy_reminders")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="policy_reminders")
+    deadline = models.DateTimeField()
+    days_before = models.PositiveSmallIntegerField()
+    #: The run that wrote the row: a run sends only the reminders it inserted.
+    run = models.UUIDField(db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "user", "deadline", "days_before"],
+                                    name="policy_reminder_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} reminded {self.days_before} days before {self.deadline:%Y-%m-%d} ({self.agency})"

@@ -1,13 +1,20 @@
 """Read-only queries for the agency Settings pages, sized for 10,000-user agencies."""
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils.text import get_text_list
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts import audit
 from accounts.models import AuditEvent
 from agencies.app_settings import app_settings
 from agencies.models import Agency, Membership, SubAccount
+from ctm_auth import clock
+from mfa.base import Method
 from mfa.registry import active_method_annotations, all_methods, default_method, has_primary_method_condition
 
 
@@ -27,20 +34,86 @@ class MemberMethod:
     in_use: bool
 
 
+# --- The agency's own rule: who complies, who is due, who is blocked -------
+
+# A member's standing under one agency's rule, from best to worst.
+SET_UP, DUE, BLOCKED = "set_up", "due", "blocked"
+_RANK = {SET_UP: 0, DUE: 1, BLOCKED: 2}
+
+
+def primary_methods() -> list[Method]:
+    return [method for method in all_methods() if method.is_primary]
+
+
+def allowed_keys(stored: Iterable[str]) -> frozenset[str]:
+    """The enabled primary methods a stored ``Agency.allowed_methods`` lets count ([] means every one)."""
+    stored = set(stored)
+    return frozenset(m.key for m in primary_methods() if not stored or m.key in stored)
+
+
+def compliant_condition(keys: Iterable[str]) -> Q:
+    """A condition on ``active_method_annotations``: the user has one of the primary methods ``keys``."""
+    condition = Q(pk__in=[])  # false when no method counts
+    for key in keys:
+        condition |= Q(**{f"has_{key}": True})
+    return condition
+
+
+@dataclass(frozen=True)
+class AgencyRule:
+    """What one agency requires of its members (not the strictest rule over all of a member's agencies)."""
+
+    required: bool
+    allowed: frozenset[str]
+    deadline: datetime | None
+
+    @classmethod
+    def of(cls, agency: Agency) -> "AgencyRule":
+        return cls(required=agency.require_two_factor and agency.plan.allows_required_two_factor,
+                   allowed=allowed_keys(agency.allowed_methods), deadline=agency.two_factor_deadline)
+
+    def enforced_now(self, now: datetime) -> bool:
+        return self.required and (self.deadline is None or self.deadline <= now)
+
+    def standing(self, active: Iterable[str], now: datetime) -> str:
+        """SET_UP, DUE or BLOCKED for a member whose active primary methods are ``active``."""
+        if not self.required or self.allowed & set(active):
+            return SET_UP
+        return BLOCKED if self.enforced_now(now) else DUE
+
+    def standing_condition(self, standing: str, now: datetime) -> Q:
+        """The members (annotated by ``members_with_methods``) with this standing."""
+        nobody = Q(pk__in=[])
+        if not self.required:
+            return has_primary_method_condition() if standing == SET_UP else nobody
+        compliant = compliant_condition(self.allowed)
+        if standing == SET_UP:
+            return compliant
+        if (standing == BLOCKED) == self.enforced_now(now):
+            return ~compliant
+        return nobody
+
+
 @dataclass(frozen=True)
 class MemberRow:
     membership: Membership
     methods: list[MemberMethod]
     has_two_factor: bool
+    #: SET_UP, DUE or BLOCKED under this agency's rule.
+    standing: str = SET_UP
+    deadline: datetime | None = None
 
 
-def _member_row(membership: Membership) -> MemberRow:
+def _member_row(membership: Membership, rule: AgencyRule | None = None, now: datetime | None = None) -> MemberRow:
     active = [m for m in all_methods() if getattr(membership, f"has_{m.key}")]
     in_use = default_method(membership.user, active)
+    standing = rule.standing([m.key for m in active if m.is_primary], now) if rule else SET_UP
     return MemberRow(
         membership=membership,
         methods=[MemberMethod(m.key, m.label, m is in_use) for m in active],
         has_two_factor=any(m.is_primary for m in active),
+        standing=standing,
+        deadline=rule.deadline if rule and standing == DUE else None,
     )
 
 
@@ -50,26 +123,35 @@ class ManageUsersPage:
     rows: list[MemberRow]
     total_members: int
     members_with_two_factor: int
+    rule: AgencyRule | None = None
 
 
 def manage_users_page(agency: Agency, *, search: str = "", without_two_factor: bool = False,
-                      page_number: str | int = 1) -> ManageUsersPage:
-    """Return one page of Settings > Manage Users in a fixed number of queries."""
+                      standing: str = "", page_number: str | int = 1) -> ManageUsersPage:
+    """Return one page of Settings > Manage Users in a fixed number of queries.
+
+    ``standing`` (SET_UP, DUE or BLOCKED) keeps the members with that
+    standing under this agency's rule; "" keeps everyone.
+    """
+    now, rule = clock.now(), AgencyRule.of(agency)
     members = members_with_methods(agency)
     compliance = members.aggregate(total=Count("pk"), with_two_factor=Count("pk", filter=has_primary_method_condition()))
     if search:
         members = members.filter(Q(user__name__icontains=search) | Q(user__email__icontains=search))
     if without_two_factor:
         members = members.exclude(has_primary_method_condition())
+    if standing:
+        members = members.filter(rule.standing_condition(standing, now))
     members = members.prefetch_related(
         Prefetch("subaccounts", queryset=SubAccount.objects.only("id", "name").order_by("name"))
     ).order_by("user__name", "user__email", "pk")
     page = Paginator(members, app_settings.MANAGE_USERS_PAGE_SIZE).get_page(page_number)
     return ManageUsersPage(
         page=page,
-        rows=[_member_row(membership) for membership in page.object_list],
+        rows=[_member_row(membership, rule, now) for membership in page.object_list],
         total_members=compliance["total"],
         members_with_two_factor=compliance["with_two_factor"],
+        rule=rule,
     )
 
 
@@ -77,6 +159,153 @@ def members_without_two_factor(agency: Agency) -> list:
     """Return the active users of ``agency`` with no primary method."""
     members = members_with_methods(agency).exclude(has_primary_method_condition())
     return [membership.user for membership in members if membership.user.is_active]
+
+
+def noncompliant_members(agency: Agency, allowed: Iterable[str] | None = None) -> list:
+    """Return the active users of ``agency`` without a primary method of ``allowed`` (default: its own rule)."""
+    keys = allowed_keys(agency.allowed_methods) if allowed is None else allowed
+    members = (members_with_methods(agency).filter(user__is_active=True)
+               .exclude(compliant_condition(keys)).order_by("user_id"))
+    return [membership.user for membership in members]
+
+
+def members_newly_noncompliant(agency: Agency, *, before: Iterable[str], after: Iterable[str]) -> list:
+    """Return the active users who had a method of ``before`` and have none of ``after``."""
+    members = (members_with_methods(agency).filter(user__is_active=True)
+               .filter(compliant_condition(before)).exclude(compliant_condition(after)).order_by("user_id"))
+    return [membership.user for membership in members]
+
+
+# --- The impact preview of a policy change ---------------------------------
+
+def planned_deadline(agency: Agency, *, required: bool, grace_days: int, now: datetime) -> datetime | None:
+    """The deadline ``agency`` would have with this requirement: counted from when it was first required."""
+    if not required:
+        return None
+    since = agency.two_factor_required_since if agency.require_two_factor and agency.two_factor_required_since \
+        else now
+    return since + timedelta(days=grace_days)
+
+
+@dataclass(frozen=True)
+class ImpactGroup:
+    """Members newly required to set up a method, by the primary methods they use (labels; none: ())."""
+
+    methods: tuple[str, ...]
+    count: int
+
+    def describe(self) -> str:
+        if not self.methods:
+            return ngettext("%(count)d has none", "%(count)d have none", self.count) % {"count": self.count}
+        return ngettext("%(count)d uses only %(methods)s", "%(count)d use only %(methods)s", self.count) % {
+            "count": self.count, "methods": get_text_list(list(self.methods), _("and"))}
+
+
+@dataclass(frozen=True)
+class ImpactMember:
+    name: str
+    email: str
+    methods: tuple[str, ...]  # labels of the primary methods they use
+
+
+@dataclass(frozen=True)
+class PolicyImpact:
+    """Who a policy change worsens: newly required to set up a method, or newly blocked."""
+
+    must_set_up: int = 0
+    blocked: int = 0
+    affected: int = 0
+    groups: tuple[ImpactGroup, ...] = ()
+    members: tuple[ImpactMember, ...] = ()
+
+    @property
+    def needs_preview(self) -> bool:
+        return self.affected > 0
+
+    @property
+    def needs_acknowledgement(self) -> bool:
+        """True when someone would be sent to set-up at once: the Owner must tick "I understand"."""
+        return self.blocked > 0
+
+    @property
+    def more(self) -> int:
+        return self.affected - len(self.members)
+
+    def headline(self) -> str:
+        """"This will require 12 users to set up a new method: 5 have none, 7 use only Text Messages." """
+        if not self.must_set_up:
+            return ""
+        lead = ngettext("This will require %(count)d user to set up a new method",
+                        "This will require %(count)d users to set up a new method",
+                        self.must_set_up) % {"count": self.must_set_up}
+        return f"{lead}: {', '.join(group.describe() for group in self.groups)}."
+
+    def blocked_line(self) -> str:
+        return ngettext(
+            "%(count)d user will be blocked until they set up an allowed method.",
+            "%(count)d users will be blocked until they set up an allowed method.",
+            self.blocked) % {"count": self.blocked}
+
+    def acknowledgement(self) -> str:
+        return ngettext(
+            "I understand %(count)d user will be blocked until they set up an allowed method",
+            "I understand %(count)d users will be blocked until they set up an allowed method",
+            self.blocked) % {"count": self.blocked}
+
+
+NO_IMPACT = PolicyImpact()
+
+
+def policy_impact(agency: Agency, new_allowed_keys: Iterable[str], *, required: bool, grace_days: int,
+                  now: datetime | None = None) -> PolicyImpact:
+    """Count the active members whose standing under ``agency``'s own rule the change would worsen.
+
+    Two queries whatever the agency's size: the members grouped by which
+    primary methods they have (at most 2**methods groups, judged here), then
+    the first POLICY_IMPACT_LIST_SIZE affected members by name. Only this
+    agency's rule counts; another agency's stricter rule is its own affair.
+    """
+    now = now or clock.now()
+    if not agency.plan.allows_required_two_factor:
+        return NO_IMPACT
+    before = AgencyRule.of(agency)
+    after = AgencyRule(required=required, allowed=allowed_keys(new_allowed_keys),
+                       deadline=planned_deadline(agency, required=required, grace_days=grace_days, now=now))
+    keys = [m.key for m in primary_methods()]
+    labels = {m.key: str(m.label) for m in primary_methods()}
+    members = members_with_methods(agency).filter(user__is_active=True)
+    combos = members.values(*(f"has_{key}" for key in keys)).annotate(n=Count("pk")).order_by()
+    must_set_up = blocked = affected = 0
+    groups: dict[tuple[str, ...], int] = {}
+    worse: list[Q] = []
+    for combo in combos:
+        active = {key for key in keys if combo[f"has_{key}"]}
+        was, will = before.standing(active, now), after.standing(active, now)
+        if _RANK[will] <= _RANK[was]:
+            continue
+        affected += combo["n"]
+        worse.append(Q(**{f"has_{key}": key in active for key in keys}))
+        if will == BLOCKED:
+            blocked += combo["n"]
+        if was == SET_UP:
+            must_set_up += combo["n"]
+            used = tuple(labels[key] for key in keys if key in active)
+            groups[used] = groups.get(used, 0) + combo["n"]
+    if not affected:
+        return NO_IMPACT
+    condition = worse[0]
+    for q in worse[1:]:
+        condition |= q
+    listed = members.filter(condition).order_by("user__name", "user__email", "pk")[:app_settings.POLICY_IMPACT_LIST_SIZE]
+    return PolicyImpact(
+        must_set_up=must_set_up, blocked=blocked, affected=affected,
+        # "5 have none" first, then the largest groups.
+        groups=tuple(ImpactGroup(methods, count) for methods, count
+                     in sorted(groups.items(), key=lambda item: (bool(item[0]), -item[1], item[0]))),
+        members=tuple(ImpactMember(m.user.name, m.user.email,
+                                   tuple(labels[key] for key in keys if getattr(m, f"has_{key}")))
+                      for m in listed),
+    )
 
 
 def security_log(agency: Agency, *, user_email: str = "", event_type: str = "") -> QuerySet:

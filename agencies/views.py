@@ -20,7 +20,7 @@ from accounts.reauth import reauthentication_required
 from accounts.selectors import profile_methods
 from agencies import flows, permissions, selectors
 from agencies.app_settings import app_settings
-from agencies.forms import ManageUsersFilterForm, SecurityLogFilterForm, TwoFactorPolicyForm
+from agencies.forms import ManageUsersFilterForm, SecurityLogFilterForm, SecurityPolicyForm
 from agencies.models import Agency
 from mfa.backup_codes import flows as backup_codes
 from mfa.backup_codes import selectors as backup_selectors
@@ -33,10 +33,10 @@ from mfa.registry import active_methods, get_method
 def manage_users_view(request: HttpRequest, agency_id: int) -> HttpResponse:
     agency = permissions.get_agency_for_manager_or_404(request.user, agency_id)
     form = ManageUsersFilterForm(request.GET or None)
-    search, without = "", False
-    if form.is_valid():
-        search, without = form.cleaned_data["q"].strip(), form.cleaned_data["without_two_factor"]
-    listing = selectors.manage_users_page(agency, search=search, without_two_factor=without,
+    filters = form.cleaned_data if form.is_valid() else {}
+    listing = selectors.manage_users_page(agency, search=(filters.get("q") or "").strip(),
+                                          without_two_factor=filters.get("without_two_factor", False),
+                                          standing=filters.get("standing") or "",
                                           page_number=request.GET.get("page", 1))
     actor_role = permissions.role_of(request.user, agency)
     candidates = {
@@ -212,26 +212,35 @@ def _codes_shown(request: HttpRequest, agency: Agency, member, codes, *, generat
 @reauthentication_required
 @require_http_methods(["GET", "POST"])
 def security_policy_view(request: HttpRequest, agency_id: int) -> HttpResponse:
-    """Settings > Parent Settings > Security (the Owner only)."""
+    """Settings > Parent Settings > Security (the Owner only); a change that affects members is previewed first."""
     agency = permissions.get_agency_for_manager_or_404(request.user, agency_id)
     if not permissions.can_change_security_policy(request.user, agency):
         raise Http404
-    eligible = agency.plan.allows_required_two_factor
-    initial = {"require_two_factor": agency.require_two_factor, "grace_days": agency.two_factor_grace_days}
-    form = TwoFactorPolicyForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
+    form = SecurityPolicyForm(request.POST or None, agency=agency)
+    context = {"agency": agency, "form": form, "eligible": agency.plan.allows_required_two_factor}
+    if request.method == "POST" and "back" in request.POST:
+        return render(request, "agencies/security_policy.html", context)  # the preview's "Back": edit again
+    if request.method == "POST" and (refusal := flows.plan_refusal(agency)):
+        form.add_error(None, str(refusal))
+    elif request.method == "POST" and form.is_valid():
         try:
-            flows.set_two_factor_policy(request, actor=request.user, agency=agency,
-                                        required=form.cleaned_data["require_two_factor"],
-                                        grace_days=form.cleaned_data["grace_days"])
+            flows.set_security_policy(request, actor=request.user, agency=agency,
+                                      policy=flows.SecurityPolicy(**form.policy_values()),
+                                      confirmed=form.cleaned_data["confirm"],
+                                      acknowledged=form.cleaned_data["acknowledged"])
+        except flows.ConfirmationNeeded as preview:
+            return render(request, "agencies/security_policy_preview.html", {**context, "impact": preview.impact})
+        except flows.NotAcknowledged as error:
+            return render(request, "agencies/security_policy_preview.html",
+                          {**context, "impact": error.impact, "error": str(error)}, status=400)
         except flows.PolicyError as error:
             form.add_error(None, str(error))
+            context["set_up_methods"] = error.methods
         else:
             messages.success(request, _("Security settings saved."))
             return redirect("agencies:security_policy", agency_id=agency.pk)
-    return render(request, "agencies/security_policy.html", {
-        "agency": agency, "form": form, "eligible": eligible,
-    }, status=400 if request.method == "POST" else 200)
+    return render(request, "agencies/security_policy.html", context,
+                  status=400 if request.method == "POST" else 200)
 
 
 # --- Settings > Security Log ------------------------------------------------

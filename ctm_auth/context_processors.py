@@ -15,8 +15,12 @@ def navigation(request: HttpRequest) -> dict:
 
 
 def two_factor_banner(request: HttpRequest) -> dict:
-    """Return the grace-period banner's day count when the user must soon set up 2FA."""
+    """Return the grace-period banner's date, agency and day count when the user must soon set up 2FA.
+
+    The date and agency are the earliest deadline's, the one that binds.
+    """
     requirement = getattr(request, "two_factor_requirement", None)
     if requirement is None or not requirement.in_grace_period():
         return {}
-    return {"two_factor_days_left": requirement.days_left()}
+    return {"two_factor_days_left": requirement.days_left(), "two_factor_deadline": requirement.deadline,
+            "two_factor_deadline_agency": requirement.deadline_agency}

@@ -198,6 +198,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout"
 CELERY_BEAT_SCHEDULE = {
     "sweep-outbox": {"task": "accounts.sweep_outbox", "schedule": ACCOUNTS_DELIVERY_SWEEP_INTERVAL},
     "prune-outbox": {"task": "accounts.prune_outbox", "schedule": 6 * 60 * 60},
+    # Hourly: each reminder goes out in the first run of its day (agencies.PolicyReminder keeps it to once).
+    "policy-reminders": {"task": "agencies.send_policy_reminders", "schedule": 60 * 60},
 }
 
 # Number of reverse proxies in front of the app whose X-Forwarded-For entries

@@ -32,6 +32,7 @@ from mfa.backup_codes.models import BackupCodeSet
 from mfa.totp import flows as totp_flows
 from mfa.totp.models import TOTPDevice
 from tests.accounts.conftest import accept_again, headers, latest_pk, rows_since, stop
+from tests.agencies.policy_helpers import policy_form
 from tests.conftest import PASSWORD, add_fake_device, open_after_step_up, reauthenticate, sign_in
 from tests.fake_method.models import FakeDevice
 from tests.mfa.backup_codes.conftest import set_up_codes, sign_in_with_backup_code, submit_backup_code
@@ -296,7 +297,8 @@ def test_turn_policy_on_with_mail_fault_emails_each_member_without_two_factor_on
     fault.begin()
 
     with fault.request():
-        response = owner.post(policy_url(acme.agency), {"require_two_factor": "on", "grace_days": "7"})
+        response = owner.post(policy_url(acme.agency), policy_form(require_two_factor="on", grace_days="7",
+                                                                   confirm="1"))
 
     assert response.status_code == 302 and response.url == policy_url(acme.agency)
     acme.agency.refresh_from_db()
@@ -311,7 +313,7 @@ def test_turn_policy_off_with_mail_fault_emails_each_member_without_two_factor_o
     fault.begin()
 
     with fault.request():
-        response = owner.post(policy_url(acme.agency), {"grace_days": "0"})
+        response = owner.post(policy_url(acme.agency), policy_form(grace_days="0"))
 
     assert response.status_code == 302 and response.url == policy_url(acme.agency)
     acme.agency.refresh_from_db()

@@ -16,6 +16,7 @@ from agencies import flows as agency_flows
 from agencies import policy
 from ctm_auth.faults import CacheUnavailable
 from mfa.totp.models import TOTPDevice
+from tests.agencies.policy_helpers import policy_form
 from tests.conftest import FAKE_CODE, PASSWORD, add_fake_device, let_step_up_window_pass, sign_in
 from tests.mfa.totp.conftest import code_for, enrol, reauthenticate_with_totp, sign_in_with_totp
 
@@ -144,7 +145,8 @@ def test_turning_the_policy_on_while_redis_is_down_applies_at_once(acme, redis_s
     redis_server.stop()
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = owner.post(policy_url(acme.agency), {"require_two_factor": "on", "grace_days": "0"})
+        response = owner.post(policy_url(acme.agency), policy_form(require_two_factor="on", grace_days="0",
+                                                                   confirm="1", acknowledged="1"))
 
     assert response.status_code == 302
     assert bob.get(PROFILE).url == SET_UP

@@ -12,6 +12,7 @@ from agencies import flows
 from agencies.flows import add_member
 from agencies.models import Agency, Role
 from mfa.policy import disable_refusal
+from tests.agencies.policy_helpers import policy_form
 from tests.conftest import add_fake_device, let_step_up_window_pass, reauthenticate, sign_in
 from tests.urlwalk import resolvable, walk
 
@@ -40,12 +41,14 @@ def test_owner_turns_policy_on_audited_and_users_without_method_emailed(acme, dj
     assert POLICY_FIELD in client.get(policy_url(acme.agency)).content.decode()
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(policy_url(acme.agency), {"require_two_factor": "on", "grace_days": "7"})
+        response = client.post(policy_url(acme.agency), policy_form(require_two_factor="on", grace_days="7",
+                                                                    confirm="1"))
     assert response.status_code == 302
     acme.agency.refresh_from_db()
     assert acme.agency.require_two_factor and acme.agency.two_factor_grace_days == 7
     event = AuditEvent.objects.get(event_type=flows.TWO_FACTOR_POLICY_CHANGED)
-    assert event.actor == acme.owner and event.data["required"] is True
+    assert event.actor == acme.owner
+    assert event.data["before"]["required"] is False and event.data["after"]["required"] is True
     # Emailed: the members without a method (admin, bob); not alice nor the owner.
     assert sorted(m.to[0] for m in mail.outbox) == ["admin@acme.test", "bob@acme.test"]
     assert "requires two-factor authentication" in mail.outbox[0].subject
@@ -89,16 +92,18 @@ def test_owner_without_two_factor_cannot_turn_it_on(acme):
     client = Client()
     sign_in(client, acme.owner, code=None)
     reauthenticate(client, acme.owner)
-    response = client.post(policy_url(acme.agency), {"require_two_factor": "on", "grace_days": "0"})
+    response = client.post(policy_url(acme.agency), policy_form(require_two_factor="on"))
     assert response.status_code == 400
-    assert "before requiring it for everyone" in response.content.decode()
+    page = response.content.decode()
+    assert "Turn on two-factor authentication for your own account first" in page
+    assert f'href="{reverse("accounts:profile")}#multi-factor-methods"' in page
     assert not Agency.objects.get(pk=acme.agency.pk).require_two_factor
 
 
 @pytest.mark.parametrize("grace", ["-1", "31", "abc", ""])
 def test_bad_grace_period_refused_without_change(acme, grace):
     client = owner_client(acme.owner)
-    response = client.post(policy_url(acme.agency), {"require_two_factor": "on", "grace_days": grace})
+    response = client.post(policy_url(acme.agency), policy_form(require_two_factor="on", grace_days=grace))
     assert response.status_code == 400
     assert b"field-error" in response.content
     assert not Agency.objects.get(pk=acme.agency.pk).require_two_factor
@@ -167,13 +172,13 @@ def test_grace_period_shows_banner_then_forces_set_up(acme, clock):
     sign_in(client, acme.bob, code=None)
     page = client.get(reverse("accounts:profile"))
     assert page.status_code == 200
-    assert "Two-factor authentication will be required in 3 days" in page.content.decode()
+    assert "(3 days left)" in page.content.decode()
     # Sessions idle out after 30 minutes, so each later visit is a new sign-in.
     clock.advance(2 * 86400 + 60)
     client = Client()
     sign_in(client, acme.bob, code=None)
     page = client.get(reverse("accounts:profile")).content.decode()
-    assert "Two-factor authentication will be required in 1 day." in page
+    assert "(1 day left)." in page
     clock.advance(86400)
     client = Client()
     response = sign_in(client, acme.bob, code=None)
@@ -258,7 +263,8 @@ def test_turning_policy_off_is_audited_and_lifts_enforcement(acme, django_captur
     turn_on(acme.agency, acme.owner)
     with django_capture_on_commit_callbacks(execute=True):
         flows.set_two_factor_policy(None, actor=acme.owner, agency=acme.agency, required=False, grace_days=0)
-    assert AuditEvent.objects.filter(event_type=flows.TWO_FACTOR_POLICY_CHANGED, data__required=False).exists()
+    assert AuditEvent.objects.filter(event_type=flows.TWO_FACTOR_POLICY_CHANGED, data__after__required=False,
+                                     data__before__required=True).exists()
     client = Client()
     sign_in(client, acme.bob, code=None)
     assert client.get(reverse("accounts:profile")).status_code == 200

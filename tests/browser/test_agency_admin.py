@@ -79,6 +79,10 @@ def test_owner_requires_two_factor_and_a_user_without_it_must_enrol(page, acme):
     page.get_by_label("Require two-factor authentication for all users across subaccounts").check()
     page.get_by_label("Grace period (days)").fill("0")
     page.get_by_role("button", name="Save").click()
+    # The impact preview: admin, alice and bob have no method, and grace 0 blocks them at once.
+    expect(page.get_by_text("This will require 3 users to set up a new method: 3 have none.")).to_be_visible()
+    page.get_by_label("I understand 3 users will be blocked until they set up an allowed method").check()
+    page.get_by_role("button", name="Save").click()
     expect(page.get_by_text("Security settings saved.")).to_be_visible()
     page.get_by_role("button", name="Sign out").click()
 
