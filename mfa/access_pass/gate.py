@@ -61,9 +61,24 @@ def _still_pending(request: HttpRequest) -> bool:
     if getattr(user, "is_authenticated", False) and marker.get("user_id") == user.pk:
         unsettled = unsettled_pass(user, marker.get("pass_id"))
     if unsettled is None or settle_if_set_up(user, unsettled, allowed_methods=policy.allowed_active_methods(user)):
-        request.session.pop(SESSION_KEY, None)
+        _release(request)
         return False
     return True
+
+
+def _release(request: HttpRequest) -> None:
+    """End the hold, and any step-up window of this session with it.
+
+    Confirming the new method marks the window as two-factor
+    (reauth.mark_second_factor_proven), which would let the holder of a
+    password and a pass into every sensitive page at once. The pass opens no
+    window: the first sensitive page asks for the password and the new method.
+    """
+    from accounts.reauth import REAUTH_SESSION_KEY, SECOND_FACTOR_SESSION_KEY  # accounts.reauth imports this module
+
+    request.session.pop(SESSION_KEY, None)
+    request.session.pop(REAUTH_SESSION_KEY, None)
+    request.session.pop(SECOND_FACTOR_SESSION_KEY, None)
 
 
 def set_up_url_allowed(request: HttpRequest, match: ResolverMatch) -> bool:
