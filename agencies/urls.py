@@ -6,7 +6,7 @@ sits behind step-up re-authentication (tests/test_sensitive_urls.py checks).
 """
 from django.urls import include, path
 
-from agencies import views
+from agencies import access_pass_views, views
 
 settings_patterns = ([
     path("<int:agency_id>/users/", views.manage_users_view, name="manage_users"),
@@ -23,6 +23,10 @@ admin_patterns = ([
          name="member_backup_codes_reveal"),
     path("<int:agency_id>/users/<int:user_id>/backup-codes/generate/", views.member_backup_codes_generate_view,
          name="member_backup_codes_generate"),
+    path("<int:agency_id>/users/<int:user_id>/access-pass/", access_pass_views.member_access_pass_view,
+         name="member_access_pass"),
+    path("<int:agency_id>/users/<int:user_id>/access-pass/revoke/", access_pass_views.member_access_pass_revoke_view,
+         name="member_access_pass_revoke"),
     path("<int:agency_id>/security/", views.security_policy_view, name="security_policy"),
 ], "agencies")
 

@@ -22,6 +22,8 @@ MFA_METHODS: list[str] = [
     "mfa.totp.method.TOTPMethod",
     "mfa.sms.method.SMSMethod",
     "mfa.webauthn.method.WebAuthnMethod",
+    # After the primary methods: step 2 offers "Use a temporary access pass" before "Use a backup code".
+    "mfa.access_pass.method.AccessPassMethod",
     "mfa.backup_codes.method.BackupCodesMethod",
 ]
 
@@ -60,6 +62,8 @@ MIDDLEWARE = [
     "accounts.middleware.SessionTimeoutMiddleware",
     "mfa.middleware.PartialSignInMiddleware",
     "agencies.middleware.TwoFactorPolicyMiddleware",
+    # A sign-in with a temporary access pass sets up a new primary method first.
+    "mfa.access_pass.middleware.AccessPassSetUpMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -200,6 +204,7 @@ CELERY_BEAT_SCHEDULE = {
     "prune-outbox": {"task": "accounts.prune_outbox", "schedule": 6 * 60 * 60},
     # Hourly: each reminder goes out in the first run of its day (agencies.PolicyReminder keeps it to once).
     "policy-reminders": {"task": "agencies.send_policy_reminders", "schedule": 60 * 60},
+    "expire-access-passes": {"task": "mfa.access_pass.expire_passes", "schedule": 5 * 60},
 }
 
 # Number of reverse proxies in front of the app whose X-Forwarded-For entries

@@ -1,0 +1,82 @@
+"""What a temporary access pass is: its alphabet, length, display form, normal form and keyed hash.
+
+Pure functions, no database: the flows and the model build on them.
+
+Sixteen symbols of Crockford's base32 (digits and capitals without I, L, O
+and U) carry 5 bits each: 80 bits, shown as four groups of four,
+``7KQ2-M9XD-4HRB-T6WC``. On entry case, spaces and dashes do not matter, and
+O, I and L read as 0, 1 and 1, as Crockford's decoding does: they are not
+symbols of the alphabet, so this widens nothing an attacker could match.
+"""
+import math
+import secrets
+
+from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext as _
+
+ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+LENGTH = 16
+GROUP = 4
+SEPARATOR = "-"
+# Longer input cannot be a pass; refusing it early bounds the work per request.
+MAX_INPUT_LENGTH = 40
+EXAMPLE = "7KQ2-M9XD-4HRB-T6WC"  # not a real pass: wording only
+
+_HMAC_SALT = "ctm_auth.mfa.access_pass.lookup"
+_IGNORED = frozenset(" \t\r\n" + SEPARATOR)
+_READ_AS = {"O": "0", "I": "1", "L": "1"}
+
+
+def entropy_bits() -> float:
+    """Return the entropy of one pass in bits."""
+    return LENGTH * math.log2(len(ALPHABET))
+
+
+def generate() -> str:
+    """Return a new pass in normal form (no separator), from the OS's CSPRNG."""
+    return "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
+
+
+def display(normal: str) -> str:
+    """Return the normal-form pass as people read it: four groups with dashes."""
+    return SEPARATOR.join(normal[i:i + GROUP] for i in range(0, len(normal), GROUP))
+
+
+class InvalidInput(Exception):
+    """Input that cannot be a pass. ``error`` is a stable code, ``message`` the wording."""
+
+    def __init__(self, error: str, message: str):
+        super().__init__(error)
+        self.error = error
+        self.message = message
+
+
+def normalise(raw: str) -> str:
+    """Return the normal form of what was typed, or raise InvalidInput.
+
+    Anything outside ASCII is refused, not folded: a Cyrillic "А" is a
+    different character, and the user is told to type the pass again.
+    """
+    raw = raw or ""
+    if not raw.strip():
+        raise InvalidInput("empty", _("Enter the temporary access pass your administrator gave you."))
+    if len(raw) > MAX_INPUT_LENGTH or not raw.isascii():
+        raise InvalidInput("invalid_format", _format_message())
+    normal = "".join(_READ_AS.get(ch, ch) for ch in raw.upper() if ch not in _IGNORED)
+    if len(normal) != LENGTH or any(ch not in ALPHABET for ch in normal):
+        raise InvalidInput("invalid_format", _format_message())
+    return normal
+
+
+def _format_message() -> str:
+    return _("That is not a temporary access pass. A pass has %(length)d letters and digits, like %(example)s.") % {
+        "length": LENGTH, "example": EXAMPLE}
+
+
+def lookup_hash(user_id: int, normal: str) -> str:
+    """Return the keyed hash (HMAC-SHA256 under SECRET_KEY) the pass is stored as, hex.
+
+    Keyed, so a copy of the database alone cannot be searched for passes; the
+    user id is mixed in, so one user's pass never matches another's.
+    """
+    return salted_hmac(_HMAC_SALT, f"{user_id}:{normal}", algorithm="sha256").hexdigest()
