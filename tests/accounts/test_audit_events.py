@@ -2,6 +2,7 @@
 import ast
 import importlib
 import pathlib
+import re
 
 import pytest
 
@@ -267,3 +268,26 @@ def test_registering_a_code_in_a_second_group_is_refused():
         audit_events.register_event(audit.SIGN_IN_SUCCEEDED, audit_events.POLICY, lambda w: "", label="x")
     with pytest.raises(ValueError):
         audit_events.register_event("x.y", "nonsense", lambda w: "", label="x")
+
+
+def test_profile_sign_in_activity_names_every_method_in_words(client, user, settings):
+    from django.urls import reverse
+
+    from tests.conftest import add_fake_device, sign_in
+
+    keys = [method.key for method in all_methods()] + ["password", "trusted_browser"]
+    settings.ACCOUNTS_SIGN_IN_ACTIVITY_LIMIT = len(keys) + 5
+    add_fake_device(user)
+    assert sign_in(client, user).status_code == 302
+    for key in keys:
+        audit.record(None, audit.SIGN_IN_SUCCEEDED, actor=user, method=key, client=("198.51.100.7", FIREFOX_ON_LINUX))
+    html = client.get(reverse("accounts:profile")).content.decode()
+    section = html.split('id="sign-in-activity"', 1)[1].split("</table>", 1)[0]
+    cells = [re.sub(r"<[^>]+>", "", row).split("\n") for row in re.findall(r'<tr class="ok">(.*?)</tr>', section, re.S)]
+    shown = {cell.strip() for row in cells for cell in row if cell.strip()}
+
+    for key in keys:
+        assert audit_events.method_name(key) in shown
+    assert {"Google Authenticator", "Text Messages", "Passkeys and security keys", "Backup Codes",
+            "Password", "Trusted browser"} <= shown
+    assert not shown & {"totp", "sms", "webauthn", "backup_codes", "trusted_browser"}
