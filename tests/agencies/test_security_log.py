@@ -261,3 +261,21 @@ def test_security_log_csv_neutralises_formulas_in_names_and_words(admin_browser,
     assert "'  @SUM(1+1)" in cells
     dangerous = [cell for cell in cells if cell[:1] != "'" and cell.lstrip()[:1] in ("=", "+", "-", "@")]
     assert dangerous == []
+
+
+@pytest.mark.parametrize("inline", [True, False])
+def test_security_log_lists_the_same_events_for_a_small_or_a_large_agency(admin_browser, acme, monkeypatch, inline):
+    """Ids passed as a list (a small agency, a narrow user match) or as subqueries: the same page."""
+    from agencies import selectors
+
+    if not inline:
+        monkeypatch.setattr(selectors, "_MEMBER_IDS_INLINE", 0)
+        monkeypatch.setattr(selectors, "_USER_IDS_INLINE", 0)
+    sign_in(Client(), acme.bob, password="wrong password entirely")
+    audit.record(None, "agency.member_method_reset", actor=acme.admin, target=acme.alice, agency=acme.agency,
+                 method="fake")
+    everything = rows_of(admin_browser.get(log_url(acme.agency)).content.decode())
+    by_admin = rows_of(admin_browser.get(log_url(acme.agency), {"user": "admin@acme"}).content.decode())
+
+    assert everything[:2] == ["agency.member_method_reset", "signin.failed"]
+    assert by_admin == ["agency.member_method_reset", "signin.succeeded"]
