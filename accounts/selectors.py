@@ -2,14 +2,13 @@
 from dataclasses import dataclass
 
 from django.urls import reverse
-from django.utils.translation import gettext as _
 
-from accounts import audit
+from accounts import audit, audit_events
 from accounts.app_settings import app_settings
 from accounts.client import describe_browser
 from accounts.models import AuditEvent
 from mfa import policy
-from mfa.registry import all_methods, default_method, get_method
+from mfa.registry import all_methods, default_method
 
 
 @dataclass(frozen=True)
@@ -65,11 +64,8 @@ def profile_methods(user) -> list[MethodRow]:
 
 
 def _method_label(key: str) -> str:
-    """The label of the method a sign-in used ("Passkeys and security keys"), "Password", or the stored key."""
-    if key == "password":
-        return str(_("Password"))
-    method = get_method(key)
-    return str(method.label) if method else key
+    """The method a sign-in used in words ("Passkeys and security keys", "Password", "Trusted browser")."""
+    return audit_events.method_name(key)
 
 
 @dataclass(frozen=True)

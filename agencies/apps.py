@@ -6,4 +6,4 @@ class AgenciesConfig(AppConfig):
     verbose_name = "Agencies"
 
     def ready(self) -> None:
-        from agencies import signals  # noqa: F401 - connects the receivers
+        from agencies import audit_events, signals  # noqa: F401 - connects the receivers, names the events

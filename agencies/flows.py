@@ -34,7 +34,7 @@ from agencies.models import (
 from ctm_auth import clock
 from mfa.base import Method
 from mfa.flows import destroy_fallbacks_if_no_primary
-from mfa.registry import active_methods
+from mfa.registry import active_methods, has_primary_method
 
 MEMBER_METHOD_RESET = "agency.member_method_reset"
 TWO_FACTOR_POLICY_CHANGED = "agency.two_factor_policy_changed"

@@ -1,16 +1,19 @@
 """Read-only queries for the agency Settings pages, sized for 10,000-user agencies."""
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
+from datetime import timezone as dt_timezone
 
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils import timezone
 from django.utils.text import get_text_list
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from accounts import audit
-from accounts.models import AuditEvent
+from accounts import audit_events
+from accounts.client import describe_browser
+from accounts.models import AuditEvent, User
 from agencies.app_settings import app_settings
 from agencies.models import Agency, Membership, SubAccount
 from ctm_auth import clock
@@ -308,26 +311,213 @@ def policy_impact(agency: Agency, new_allowed_keys: Iterable[str], *, required: 
     )
 
 
-def security_log(agency: Agency, *, user_email: str = "", event_type: str = "") -> QuerySet:
-    """The agency's audit events: those recorded against it and those of its members."""
-    member_ids = Membership.objects.filter(agency=agency).values("user_id")
-    # Events of another agency (agency set to it) stay out even when they
-    # involve one of our members; account-level events (sign-ins, methods)
-    # have no agency and belong to every agency of their user.
-    events = AuditEvent.objects.filter(
-        Q(agency=agency) | Q(agency__isnull=True, target_user_id__in=member_ids)
-    ).select_related("actor", "target_user")
-    if user_email:
-        events = events.filter(
-            Q(target_user__email__icontains=user_email) | Q(actor__email__icontains=user_email)
-            | Q(attempted_email__icontains=user_email)
-        )
-    if event_type:
-        events = events.filter(event_type=event_type)
-    return events.order_by("-created_at", "-id")
+@dataclass(frozen=True)
+class SecurityLogFilters:
+    """What the Security Log is narrowed to; empty fields do not filter."""
+
+    user: str = ""  # part of the actor's or the target's email
+    event_type: str = ""
+    group: str = ""  # an accounts.audit_events group: every event type in it
+    since: datetime | None = None  # inclusive
+    until: datetime | None = None  # exclusive
 
 
-def security_log_event_types(agency: Agency) -> list[str]:
-    """Distinct event types known to the log filter (the ones audit defines plus the recorded ones)."""
-    recorded = security_log(agency).order_by().values_list("event_type", flat=True).distinct()
-    return sorted(set(recorded) | set(audit.SIGN_IN_EVENTS))
+def security_log(agency: Agency, filters: SecurityLogFilters = SecurityLogFilters(), *,
+                 user_email: str = "", event_type: str = "") -> QuerySet:
+    """The agency's audit events, newest first, in one queryset (the CSV export streams it)."""
+    if user_email or event_type:
+        filters = replace(filters, user=filters.user or user_email, event_type=filters.event_type or event_type)
+    recorded, of_members = _belongs_to(agency)
+    return _filtered(AuditEvent.objects.filter(recorded | of_members), filters, _users_of(filters))
+
+
+def _belongs_to(agency: Agency) -> tuple[Q, Q]:
+    """The two kinds of events an agency's log holds: recorded against it, and its members' own.
+
+    Events of another agency (agency set to it) stay out even when they
+    involve one of our members; account-level events (sign-ins, methods)
+    have no agency and belong to every agency of their user.
+    """
+    return Q(agency=agency), Q(agency__isnull=True, target_user_id__in=_member_ids(agency))
+
+
+# An agency with up to this many members has their ids passed as a list.
+_MEMBER_IDS_INLINE = 1000
+
+
+def _member_ids(agency: Agency) -> list[int] | QuerySet:
+    """The agency's member ids: a list for a small agency, else a subquery.
+
+    Given the ids, PostgreSQL reads a small agency's few events through
+    (target_user, created_at, id) instead of walking the whole table's recent
+    events, of every agency, looking for them. A large agency's members make
+    most of what it walks, so the subquery serves it as well.
+    """
+    members = Membership.objects.filter(agency=agency).values("user_id")
+    ids = list(members.values_list("user_id", flat=True)[: _MEMBER_IDS_INLINE + 1])
+    return ids if len(ids) <= _MEMBER_IDS_INLINE else members
+
+
+def security_log_parts(agency: Agency, filters: SecurityLogFilters = SecurityLogFilters()) -> list[QuerySet]:
+    """The log as two querysets, each newest first: events recorded against the agency, its members' own."""
+    users = _users_of(filters)
+    return [_filtered(AuditEvent.objects.filter(kind), filters, users) for kind in _belongs_to(agency)]
+
+
+def _users_of(filters: SecurityLogFilters):
+    return _users_matching(filters.user) if filters.user else None
+
+
+def _filtered(events: QuerySet, filters: SecurityLogFilters, users) -> QuerySet:
+    if users is not None:
+        events = events.filter(Q(target_user_id__in=users) | Q(actor_id__in=users))
+    if filters.event_type:
+        events = events.filter(event_type=filters.event_type)
+    if filters.group:
+        events = events.filter(event_type__in=audit_events.codes_in_group(filters.group))
+    if filters.since is not None:
+        events = events.filter(created_at__gte=filters.since)
+    if filters.until is not None:
+        events = events.filter(created_at__lt=filters.until)
+    return events.select_related("actor", "target_user").order_by("-created_at", "-id")
+
+
+# Up to this many matching users are looked up first and passed as ids.
+_USER_IDS_INLINE = 500
+
+
+def _users_matching(part: str) -> list[int] | QuerySet:
+    """The ids of users whose email contains ``part``.
+
+    A handful of ids, known before the events are read, let PostgreSQL find
+    their events through the (target_user, created_at) and (actor,
+    created_at) indexes: a few rows instead of a scan of months of the log.
+    A broad match ("@example.com") stays a subquery, and the log is read in
+    time order with the match as a filter, as for no filter at all.
+    """
+    matching = User.objects.filter(email__icontains=part).values("pk")
+    ids = list(matching.values_list("pk", flat=True)[: _USER_IDS_INLINE + 1])
+    return ids if len(ids) <= _USER_IDS_INLINE else matching
+
+
+def security_log_event_types() -> list[tuple[str, list[tuple[str, str]]]]:
+    """The filter's event types in words, grouped (Sign-in, Methods, ...), from the catalogue.
+
+    No query: a DISTINCT over a log of millions of rows on every page load
+    would cost more than the page. Every recorded code is registered (a test
+    walks the code base for them), so the catalogue lists them all.
+    """
+    return audit_events.grouped_choices()
+
+
+def security_log_groups() -> list[tuple[str, str]]:
+    """The filter's groups: (key, name in words)."""
+    return [(key, str(label)) for key, label in audit_events.GROUPS.items()]
+
+
+def security_log_filters(*, user: str = "", event_type: str = "", group: str = "",
+                         date_from: date | None = None, date_to: date | None = None) -> SecurityLogFilters:
+    """Turn the filter form's days into a range of instants: from the start of ``date_from``
+    to the end of ``date_to``, both whole days in the site's timezone."""
+    def start_of(day: date) -> datetime:
+        return timezone.make_aware(datetime.combine(day, time.min))
+
+    return SecurityLogFilters(
+        user=(user or "").strip(), event_type=event_type or "", group=group or "",
+        since=start_of(date_from) if date_from else None,
+        until=start_of(date_to + timedelta(days=1)) if date_to else None,
+    )
+
+
+@dataclass(frozen=True)
+class LogRow:
+    """One line of the Security Log: the event, and what it says in words."""
+
+    event: AuditEvent
+    description: str
+    group: str  # in words ("Sign-in"), "" for an unregistered code
+    method_name: str
+    browser: str
+
+
+@dataclass(frozen=True)
+class SecurityLogPage:
+    rows: list[LogRow]
+    newer: str  # the cursor of the page of newer events, "" on the newest page
+    older: str  # the cursor of the page of older events, "" on the oldest page
+
+
+class BadCursor(ValueError):
+    """A page link that is not one this page made."""
+
+
+def _cursor(event: AuditEvent) -> str:
+    """The position of an event in the log: its time in microseconds and its id."""
+    micros = int(event.created_at.timestamp()) * 1_000_000 + event.created_at.microsecond
+    return f"{micros}.{event.pk}"
+
+
+def parse_cursor(value: str) -> tuple[datetime, int]:
+    micros, _dot, pk = value.partition(".")
+    if not (micros.isdigit() and pk.isdigit()) or len(micros) > 17 or len(pk) > 19:
+        raise BadCursor(value)
+    seconds, rest = divmod(int(micros), 1_000_000)
+    try:
+        when = datetime.fromtimestamp(seconds, tz=dt_timezone.utc).replace(microsecond=rest)
+    except (OverflowError, OSError, ValueError):
+        raise BadCursor(value) from None
+    return when, int(pk)
+
+
+def security_log_page(agency: Agency, filters: SecurityLogFilters = SecurityLogFilters(), *,
+                      older: str = "", newer: str = "") -> SecurityLogPage:
+    """Return one page of the log in two queries, however long the log is.
+
+    Keyset ("Older" / "Newer") pages instead of numbered ones: page 20,000
+    costs what page 1 costs (an index range from the cursor), and no COUNT(*)
+    runs over the agency's millions of rows. Raises BadCursor for a forged link.
+    """
+    size = app_settings.SECURITY_LOG_PAGE_SIZE
+    # The two kinds of events are read apart, each through its own index in
+    # the page's order (the agency's rows by (agency, created_at, id), the
+    # members' by a time-ordered scan or their (target_user, created_at, id)
+    # rows, whichever PostgreSQL finds cheaper for this agency), then merged
+    # here. One query with an OR cannot use either index well: a 20-member
+    # agency would scan the whole table's recent events for its own.
+    parts = security_log_parts(agency, filters)
+    if older:
+        when, pk = parse_cursor(older)
+        # The plain created_at bound is what the index range starts from; the
+        # OR breaks ties between events of the same microsecond.
+        parts = [part.filter(created_at__lte=when).filter(Q(created_at__lt=when) | Q(id__lt=pk)) for part in parts]
+    elif newer:
+        when, pk = parse_cursor(newer)
+        parts = [part.filter(created_at__gte=when).filter(Q(created_at__gt=when) | Q(id__gt=pk))
+                 .order_by("created_at", "id") for part in parts]
+    found = sorted((event for part in parts for event in part[: size + 1]),
+                   key=lambda event: (event.created_at, event.pk), reverse=not newer)[: size + 1]
+    more = len(found) > size
+    if newer and not more:
+        # Back at the newest events: show the full first page, not a stub of it.
+        return security_log_page(agency, filters)
+    found = found[:size]
+    if newer:
+        found.reverse()
+    rows = [log_row(event) for event in found]
+    if not found:
+        return SecurityLogPage(rows=[], newer="", older="")
+    return SecurityLogPage(
+        rows=rows,
+        newer=_cursor(found[0]) if (older or (newer and more)) else "",
+        older=_cursor(found[-1]) if (newer or more) else "",
+    )
+
+
+def log_row(event: AuditEvent) -> LogRow:
+    return LogRow(
+        event=event,
+        description=audit_events.describe(event),
+        group=audit_events.group_label(audit_events.group_of(event.event_type)),
+        method_name=audit_events.method_name(event.method),
+        browser=describe_browser(event.user_agent) if event.user_agent else "",
+    )

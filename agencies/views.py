@@ -4,7 +4,6 @@ from dataclasses import replace
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -19,7 +18,6 @@ from django.views.decorators.http import require_http_methods
 from accounts.reauth import reauthentication_required
 from accounts.selectors import profile_methods
 from agencies import flows, permissions, selectors
-from agencies.app_settings import app_settings
 from agencies.forms import ManageUsersFilterForm, SecurityLogFilterForm, SecurityPolicyForm
 from agencies.models import Agency
 from mfa.backup_codes import flows as backup_codes
@@ -249,16 +247,33 @@ def security_policy_view(request: HttpRequest, agency_id: int) -> HttpResponse:
 @never_cache
 def security_log_view(request: HttpRequest, agency_id: int) -> HttpResponse:
     agency = permissions.get_agency_for_manager_or_404(request.user, agency_id)
-    form = SecurityLogFilterForm(request.GET or None, event_types=selectors.security_log_event_types(agency))
-    filters = form.cleaned_data if form.is_valid() else {}
-    events = selectors.security_log(agency, user_email=(filters.get("user") or "").strip(),
-                                    event_type=filters.get("event_type") or "")
+    form = SecurityLogFilterForm(request.GET or None, event_types=selectors.security_log_event_types(),
+                                 groups=selectors.security_log_groups())
+    if form.is_bound and not form.is_valid():
+        # A refused filter shows no events and exports nothing: an unfiltered
+        # list (or CSV) under a filter the admin believes applied would mislead.
+        return _security_log_page(request, agency, form, page=None, status=400)
+    fields = form.cleaned_data if form.is_bound else {}
+    filters = selectors.security_log_filters(**{name: fields.get(name) for name in (
+        "user", "event_type", "group", "date_from", "date_to")})
     if request.GET.get("format") == "csv":
-        return _security_log_csv(agency, events)
-    page = Paginator(events, app_settings.SECURITY_LOG_PAGE_SIZE).get_page(request.GET.get("page", 1))
+        return _security_log_csv(agency, selectors.security_log(agency, filters))
+    try:
+        page = selectors.security_log_page(agency, filters, older=request.GET.get("older", ""),
+                                           newer=request.GET.get("newer", ""))
+    except selectors.BadCursor:
+        form.add_error(None, _("That page link is not valid. Start again from the newest events."))
+        return _security_log_page(request, agency, form, page=None, status=400)
+    return _security_log_page(request, agency, form, page=page)
+
+
+def _security_log_page(request: HttpRequest, agency: Agency, form, *, page, status: int = 200) -> HttpResponse:
+    query = request.GET.copy()
+    for name in ("older", "newer", "format"):
+        query.pop(name, None)
     return render(request, "agencies/security_log.html", {
-        "agency": agency, "form": form, "page": page, "query_string": _query_without_page(request),
-    })
+        "agency": agency, "form": form, "page": page, "query_string": query.urlencode(),
+    }, status=status)
 
 
 class _Echo:
@@ -266,18 +281,24 @@ class _Echo:
         return value
 
 
+CSV_HEADER = ["time", "event", "event_description", "group", "actor", "target",
+              "method", "method_name", "ip_address", "user_agent"]
+
+
 def _security_log_csv(agency: Agency, events) -> StreamingHttpResponse:
+    """The log as CSV: the stable keys (event, method) beside their words, for scripts and people."""
     writer = csv.writer(_Echo())
-    header = ["time", "event", "actor", "target", "method", "ip_address", "user_agent"]
 
     def rows():
-        yield writer.writerow(header)
+        yield writer.writerow(CSV_HEADER)
         for event in events.iterator(chunk_size=500):
+            row = selectors.log_row(event)
             yield writer.writerow([
-                event.created_at.isoformat(), event.event_type,
-                _csv_safe(event.actor.email if event.actor else ""),
+                event.created_at.isoformat(), _csv_safe(event.event_type), _csv_safe(row.description),
+                _csv_safe(row.group), _csv_safe(event.actor.email if event.actor else ""),
                 _csv_safe(event.target_user.email if event.target_user else event.attempted_email),
-                event.method, event.ip_address or "", _csv_safe(event.user_agent),
+                _csv_safe(event.method), _csv_safe(row.method_name), event.ip_address or "",
+                _csv_safe(event.user_agent),
             ])
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
@@ -286,6 +307,13 @@ def _security_log_csv(agency: Agency, events) -> StreamingHttpResponse:
     return response
 
 
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
 def _csv_safe(value: str) -> str:
-    """Neutralise spreadsheet formulas (CSV injection) in user-controlled cells."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+    """Neutralise spreadsheet formulas (CSV injection) in a cell a user, or our words about them, can start.
+
+    Spreadsheets look past leading spaces to find a formula, so this does too.
+    """
+    value = value or ""
+    return "'" + value if value[:1] in _FORMULA_STARTS or value.lstrip(" ")[:1] in _FORMULA_STARTS else value

@@ -207,4 +207,10 @@ def notify_one(median_ms, report, connection):
     report("Email notice written to the outbox (in a transaction)", median_ms(notify_in_transaction), "ms")
 
 
-ALL = [password_sign_in, totp_verify, passkey_verify, notify_one, manage_users_page]
+def security_log_page(median_ms, report, connection):
+    from benchmarks.security_log import security_log
+
+    security_log(median_ms, report, connection)
+
+
+ALL = [password_sign_in, totp_verify, passkey_verify, notify_one, manage_users_page, security_log_page]

@@ -7,3 +7,6 @@ class BackupCodesConfig(AppConfig):
     label = "mfa_backup_codes"
     verbose_name = _("Backup Codes")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from mfa.backup_codes import audit_events  # noqa: F401 - names its events in the Security Log

@@ -9,4 +9,4 @@ class WebAuthnConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from mfa.webauthn import checks  # noqa: F401 - registers the relying-party checks
+        from mfa.webauthn import audit_events, checks  # noqa: F401 - names the events, registers the checks

@@ -33,7 +33,7 @@ def test_remember_this_browser_skips_step_two_next_time(page, user):
     sign_in_with_password(page, user.email)
 
     expect(page).to_have_url(re.compile(r"/account/profile/$"))  # no step 2
-    expect(page.locator("#sign-in-activity")).to_contain_text("trusted_browser")
+    expect(page.locator("#sign-in-activity")).to_contain_text("Trusted browser")
 
 
 def test_revoked_browser_asks_for_the_code_again(page, user):
