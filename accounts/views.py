@@ -274,7 +274,7 @@ def reauthenticate_view(request: HttpRequest) -> HttpResponse:
     next_url = safe_next_url(request)
     switch_to = request.POST.get("use_method", "")
     requested = switch_to or request.POST.get("method") or request.GET.get("method")
-    method, methods = choose_method(user, requested)
+    method, methods = choose_method(user, requested, purpose="reauth")
     # A posted method the agency refuses: the form is refused, nothing is checked or sent.
     refusal = refused_method_message(user, requested) if request.method == "POST" else ""
     form_class = ReauthenticationWithCodeForm if method else ReauthenticationForm

@@ -7,7 +7,7 @@ Everything here reads the one cached answer of agencies.policy.requirement_for.
 """
 from django.utils.translation import gettext as _
 
-from mfa.base.method import Method
+from mfa.base.method import Method, Purpose
 from mfa.registry import active_methods, all_methods, get_method
 
 
@@ -46,7 +46,7 @@ def allowed_active_methods(user) -> list[Method]:
     return [method for method in active_methods(user) if answer.allows(method)]
 
 
-def challenge_methods(user) -> list[Method]:
+def challenge_methods(user, purpose: Purpose = "sign_in") -> list[Method]:
     """The methods sign-in step 2 and step-up may ask for; empty when the user counts as not enrolled.
 
     Only methods the policy allows. A member whose primary methods the
@@ -58,6 +58,9 @@ def challenge_methods(user) -> list[Method]:
     """
     answer = requirement(user)
     active = active_methods(user)
+    if purpose == "reauth":
+        # A temporary access pass signs in, nothing more: step-up never offers it.
+        active = [method for method in active if method.opens_step_up]
     allowed = [method for method in active if answer.allows(method)]
     refused_primary = any(method.is_primary and not answer.allows(method) for method in active)
     if refused_primary and not any(method.is_primary for method in allowed):
@@ -65,9 +68,9 @@ def challenge_methods(user) -> list[Method]:
     return allowed
 
 
-def has_second_factor(user) -> bool:
-    """True when step 2 and step-up ask this user for a second factor (see ``challenge_methods``)."""
-    return bool(challenge_methods(user))
+def has_second_factor(user, purpose: Purpose = "sign_in") -> bool:
+    """True when step 2 (or step-up, with ``purpose="reauth"``) asks this user for a second factor."""
+    return bool(challenge_methods(user, purpose))
 
 
 def _by_preference(methods: list[Method]) -> list[Method]:
