@@ -403,6 +403,7 @@ def generate_for_user(request: HttpRequest | None, *, actor: User, target: User,
     with transaction.atomic():
         code_set = _locked_set(target)
         _require_primary(target)
+        _require_allowed(target)  # an administrator is bound by the member's agencies too
         if replacing is not None and not constant_time_compare(replacing, set_version(code_set)):
             raise BackupCodesError("confirm_replace", _(
                 "Their backup codes changed since this page was opened. Check the numbers and confirm again."))

@@ -392,3 +392,23 @@ def test_two_admins_confirming_the_same_set_at_once_replace_it_once(acme):
     assert {row.code for row in shown.rows} == {
         row.code for row in backup_flows._view_of(BackupCodeSet.objects.get(user=acme.bob)).rows}
     assert AuditEvent.objects.filter(event_type=backup_flows.REGENERATED).count() == 1
+
+
+def test_generate_for_a_member_is_refused_while_their_agency_turned_backup_codes_off(acme):
+    from agencies import policy
+
+    add_fake_device(acme.bob)
+    old_codes = set_up_codes(acme.bob)
+    before = current_version(acme.bob)
+    type(acme.agency).objects.filter(pk=acme.agency.pk).update(require_two_factor=True, allow_backup_codes=False)
+    policy.forget_agency(acme.agency)
+    client = admin_client(acme.owner)
+    open_after_step_up(client, acme.owner, codes_urls(acme.agency, acme.bob)["manage"])
+
+    refused = client.post(codes_urls(acme.agency, acme.bob)["generate"], {"confirm": "1", "replacing": before},
+                          follow=True)
+
+    assert "does not allow Backup Codes" in text(refused)
+    assert current_version(acme.bob) == before  # the old set stands, untouched
+    assert not AuditEvent.objects.filter(event_type__in=[backup_flows.GENERATED, backup_flows.REGENERATED],
+                                         data__by_admin=True).exists()
