@@ -412,3 +412,14 @@ def test_generate_for_a_member_is_refused_while_their_agency_turned_backup_codes
     assert current_version(acme.bob) == before  # the old set stands, untouched
     assert not AuditEvent.objects.filter(event_type__in=[backup_flows.GENERATED, backup_flows.REGENERATED],
                                          data__by_admin=True).exists()
+
+
+def test_the_members_backup_codes_page_recommends_a_temporary_access_pass_first(acme):
+    add_fake_device(acme.bob)
+    set_up_codes(acme.bob)
+    client = admin_client(acme.owner)
+
+    page = open_after_step_up(client, acme.owner, codes_urls(acme.agency, acme.bob)["manage"])
+
+    assert "Issue a temporary access pass instead of reading out their codes" in text(page)
+    assert reverse("agencies:member_access_pass", args=[acme.agency.pk, acme.bob.pk]) in page.content.decode()
