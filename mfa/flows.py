@@ -45,8 +45,9 @@ def destroy_fallbacks_if_no_primary(request: HttpRequest | None, *, user, actor=
 def page_after_set_up(request: HttpRequest, *, user, had_primary: bool) -> str:
     """Return where a primary method's finished set-up goes next.
 
-    After the user's first primary method (``had_primary`` is what
-    has_primary_method said before the set-up), set-up goes on with the
+    After the user's first primary method that counts (``had_primary`` is
+    what policy.has_allowed_primary_method said before the set-up: a Text
+    Messages number the agency no longer allows does not count), set-up goes on with the
     fallback methods, so the user leaves with a way back in should the
     phone be lost. A second or replaced method goes to the Profile: the
     user keeps the backup codes they have. Every method's set-up view calls
@@ -54,7 +55,7 @@ def page_after_set_up(request: HttpRequest, *, user, had_primary: bool) -> str:
     and the Profile then shows its warning. A fallback the agency policy
     refuses (backup codes turned off) is skipped: set-up ends on the Profile.
     """
-    if not had_primary and has_primary_method(user):
+    if not had_primary and policy.has_allowed_primary_method(user):
         for method in all_methods():
             if method.is_primary or not policy.method_allowed(user, method):
                 continue

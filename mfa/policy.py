@@ -68,6 +68,12 @@ def challenge_methods(user, purpose: Purpose = "sign_in") -> list[Method]:
     return allowed
 
 
+def has_allowed_primary_method(user) -> bool:
+    """True when the user has a primary method that counts under their agencies' policy."""
+    answer = requirement(user)
+    return any(method.is_primary and answer.allows(method) for method in active_methods(user))
+
+
 def has_second_factor(user, purpose: Purpose = "sign_in") -> bool:
     """True when step 2 (or step-up, with ``purpose="reauth"``) asks this user for a second factor."""
     return bool(challenge_methods(user, purpose))

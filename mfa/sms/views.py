@@ -16,7 +16,7 @@ from accounts.reauth import reauthentication_required
 from mfa import flows as mfa_flows
 from mfa import policy
 from mfa.decorators import set_up_allowed
-from mfa.registry import get_method, has_primary_method
+from mfa.registry import get_method
 from mfa.sms import challenges, flows
 from mfa.sms.challenges import ENROL
 from mfa.sms.forms import CodeForm, PhoneNumberForm
@@ -107,7 +107,7 @@ def verify_view(request: HttpRequest) -> HttpResponse:
         return redirect("mfa:sms:verify")
     form = CodeForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        had_primary = has_primary_method(request.user)
+        had_primary = policy.has_allowed_primary_method(request.user)
         result = flows.confirm_setup_code(request, user=request.user, code=form.cleaned_data["code"])
         if result.ok:
             messages.success(request, result.message)

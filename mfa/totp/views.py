@@ -13,7 +13,6 @@ from accounts.reauth import reauthentication_required
 from mfa import flows as mfa_flows
 from mfa import policy
 from mfa.decorators import set_up_allowed
-from mfa.registry import has_primary_method
 from mfa.totp import flows
 from mfa.totp.forms import ConfirmSetupForm
 
@@ -57,7 +56,7 @@ def setup_view(request: HttpRequest) -> HttpResponse:
     # Bound on every POST, even an empty one, so a missing code gets an error.
     form = ConfirmSetupForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        had_primary = has_primary_method(request.user)
+        had_primary = policy.has_allowed_primary_method(request.user)
         outcome = flows.confirm_enrolment(request, user=request.user, setup_id=form.cleaned_data["setup_id"],
                                           code=form.cleaned_data["code"])
         if outcome.ok:

@@ -14,7 +14,6 @@ from accounts.reauth import reauthentication_required
 from mfa import flows as mfa_flows
 from mfa import policy
 from mfa.decorators import set_up_allowed
-from mfa.registry import has_primary_method
 from mfa.webauthn import flows
 from mfa.webauthn.forms import AddKeyForm, RenameKeyForm
 from mfa.webauthn.models import WebAuthnCredential
@@ -53,7 +52,7 @@ def manage_view(request: HttpRequest) -> HttpResponse:
 def add_view(request: HttpRequest) -> HttpResponse:
     form = AddKeyForm(request.POST)
     if form.is_valid():
-        had_primary = has_primary_method(request.user)
+        had_primary = policy.has_allowed_primary_method(request.user)
         outcome = flows.add_key(request, user=request.user, name=form.cleaned_data["name"],
                                 answer=form.cleaned_data["credential"])
         if outcome.ok:

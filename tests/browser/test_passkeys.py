@@ -336,3 +336,58 @@ def test_a_refused_prompt_says_so_and_changes_nothing(page, authenticator, user)
     page.get_by_role("button", name="Use your passkey or security key").click()
     expect(page).to_have_url(PROFILE)
     expect(signed_in_as(page)).to_have_text(user.email)
+
+
+def test_owner_requires_phishing_resistant_methods_and_bob_with_text_messages_must_add_a_passkey(
+        new_page, acme):
+    from tests.mfa.sms.conftest import enrol_sms
+    from tests.mfa.webauthn.conftest import client_with_key
+    from tests.webauthn_authenticator import SoftwareAuthenticator
+
+    # The Owner holds a passkey (the policy they set must not lock them out) and signs in with their code.
+    client_with_key(acme.owner, SoftwareAuthenticator())
+    add_fake_device(acme.owner)
+    acme.owner.preferred_mfa_method = "fake"
+    acme.owner.save(update_fields=["preferred_mfa_method"])
+    enrol_sms(acme.bob)
+    owner = new_page(init_script=NO_AUTOFILL)
+    sign_in_page(owner, acme.owner.email)
+
+    open_settings_entry(owner, "Parent Settings › Security")
+    owner.get_by_label("Require two-factor authentication for all users across subaccounts").check()
+    owner.get_by_label("Grace period (days)").fill("0")
+    owner.get_by_label("Require phishing-resistant methods (passkeys and security keys only)").check()
+    owner.get_by_role("button", name="Save").click()
+    # The preview before anything is saved: who must set up what, and the tick for blocking them at once.
+    expect(owner.get_by_text(re.compile(r"This will require 3 users to set up a new method: .*"
+                                        r"1 uses only Text Messages"))).to_be_visible()
+    expect(owner.locator(".impact-row", has_text=acme.bob.email)).to_be_visible()
+    owner.get_by_label(re.compile("I understand 3 users will be blocked")).check()
+    owner.get_by_role("button", name="Save").click()
+    expect(owner.get_by_text("Security settings saved.")).to_be_visible()
+
+    bob = new_page(init_script=NO_AUTOFILL)
+    bob_key = VirtualAuthenticator(bob)
+    sign_in_page(bob, acme.bob.email, code=None)  # Text Messages no longer counts: no step 2 asks for it
+
+    expect(bob).to_have_url(re.compile(r"/account/two-factor-required/$"))
+    expect(bob.locator("#methods-refused")).to_contain_text("Text Messages")
+    choices = bob.locator("ul.method-choices li")
+    expect(choices).to_have_count(1)
+    expect(choices).to_contain_text("Passkeys and security keys")
+    bob.goto("/account/profile/")  # nothing else opens until a passkey is set up
+    expect(bob).to_have_url(re.compile(r"/account/two-factor-required/$"))
+    choices.get_by_role("link", name="Add/Edit").click()
+    if bob.get_by_role("heading", name="Confirm it's you").is_visible():
+        bob.get_by_label("Password").fill(PASSWORD)
+        bob.get_by_role("button", name="Confirm").click()
+    bob.get_by_label("Name").fill("Bob's phone")
+    bob.get_by_role("button", name="Add a passkey or security key").click()
+    expect(bob.get_by_role("heading", name="Save your backup codes")).to_be_visible()
+    bob.get_by_label("I have saved these codes").check()
+    bob.get_by_role("button", name="Done").click()
+
+    expect(bob).to_have_url(PROFILE)
+    expect(bob.locator(PASSKEY_ROW).locator(".in-use-dot")).to_be_visible()
+    assert WebAuthnCredential.objects.get(user=acme.bob).name == "Bob's phone"
+    assert len(bob_key.credentials()) == 1
