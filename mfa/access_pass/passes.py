@@ -8,11 +8,11 @@ and U) carry 5 bits each: 80 bits, shown as four groups of four,
 O, I and L read as 0, 1 and 1, as Crockford's decoding does: they are not
 symbols of the alphabet, so this widens nothing an attacker could match.
 """
-import math
-import secrets
-
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
+
+from mfa.base import secret_codes
+from mfa.base.secret_codes import InvalidInput
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 LENGTH = 16
@@ -28,27 +28,17 @@ _READ_AS = {"O": "0", "I": "1", "L": "1"}
 
 
 def entropy_bits() -> float:
-    """Return the entropy of one pass in bits."""
-    return LENGTH * math.log2(len(ALPHABET))
+    return secret_codes.entropy_bits(ALPHABET, LENGTH)
 
 
 def generate() -> str:
-    """Return a new pass in normal form (no separator), from the OS's CSPRNG."""
-    return "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
+    """Return a new pass in normal form (no separator)."""
+    return secret_codes.generate(ALPHABET, LENGTH)
 
 
 def display(normal: str) -> str:
-    """Return the normal-form pass as people read it: four groups with dashes."""
-    return SEPARATOR.join(normal[i:i + GROUP] for i in range(0, len(normal), GROUP))
-
-
-class InvalidInput(Exception):
-    """Input that cannot be a pass. ``error`` is a stable code, ``message`` the wording."""
-
-    def __init__(self, error: str, message: str):
-        super().__init__(error)
-        self.error = error
-        self.message = message
+    """Return the normal-form pass as people read it, in groups of GROUP."""
+    return secret_codes.display(normal, GROUP, SEPARATOR)
 
 
 def normalise(raw: str) -> str:

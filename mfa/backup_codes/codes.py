@@ -7,14 +7,13 @@ letters minus those people confuse when reading a printed sheet (0/o, 1/l/i).
 Ten of them would give 31**10 ≈ 2**49.5, short of the 50 bits we promise, so
 a code has twelve (≈ 2**59.4), shown as two groups of six: ``7hx4km-2q9pab``.
 """
-import math
-import secrets
-
 from django.conf import settings
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
 from mfa.backup_codes.app_settings import app_settings
+from mfa.base import secret_codes
+from mfa.base.secret_codes import InvalidInput
 
 ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
 LENGTH = 12
@@ -29,27 +28,17 @@ _IGNORED = frozenset(" \t\r\n" + SEPARATOR)
 
 
 def entropy_bits() -> float:
-    """Return the entropy of one code in bits (log2 of the number of possible codes)."""
-    return LENGTH * math.log2(len(ALPHABET))
+    return secret_codes.entropy_bits(ALPHABET, LENGTH)
 
 
 def generate() -> str:
-    """Return a new code in normal form (no separator), from the OS's CSPRNG."""
-    return "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
+    """Return a new code in normal form (no separator)."""
+    return secret_codes.generate(ALPHABET, LENGTH)
 
 
-def display(code: str) -> str:
-    """Return the normal-form ``code`` as people read it: two groups with a dash."""
-    return SEPARATOR.join(code[i:i + GROUP] for i in range(0, len(code), GROUP))
-
-
-class InvalidInput(Exception):
-    """Input that cannot be a backup code. ``error`` is a stable code, ``message`` the wording."""
-
-    def __init__(self, error: str, message: str):
-        super().__init__(error)
-        self.error = error
-        self.message = message
+def display(normal: str) -> str:
+    """Return the normal-form code as people read it, in groups of GROUP."""
+    return secret_codes.display(normal, GROUP, SEPARATOR)
 
 
 def normalise(raw: str) -> str:

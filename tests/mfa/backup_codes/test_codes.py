@@ -5,6 +5,7 @@ import re
 import pytest
 
 from mfa.backup_codes import codes
+from mfa.base import secret_codes
 
 CODE_SHAPE = re.compile(r"^[23456789abcdefghjkmnpqrstuvwxyz]{6}-[23456789abcdefghjkmnpqrstuvwxyz]{6}$")
 
@@ -32,7 +33,7 @@ def test_generate_draws_from_secrets(monkeypatch):
         calls.append(alphabet)
         return alphabet[0]
 
-    monkeypatch.setattr(codes.secrets, "choice", fake_choice)
+    monkeypatch.setattr(secret_codes.secrets, "choice", fake_choice)
     assert codes.generate() == codes.ALPHABET[0] * codes.LENGTH
     assert len(calls) == codes.LENGTH
 
