@@ -57,3 +57,19 @@ def test_outbox_worker_process_polls_sends_and_stops_on_sigterm(user, poll_queue
         worker.send_signal(signal.SIGTERM)
         code = worker.wait(timeout=10)
     assert code == 0, log.read_text()
+
+
+def test_outbox_worker_also_runs_the_beat_jobs_make_run_has_no_beat_for(acme, poll_queue, clock):
+    """Without Celery beat, the zero-config worker expires access passes (and sends reminders) itself."""
+    from mfa.access_pass.models import AccessPass, Status
+    from tests.conftest import add_fake_device
+    from tests.mfa.access_pass.conftest import issue
+
+    add_fake_device(acme.alice)
+    issue(acme.admin, acme.alice, acme.agency, hours=1)
+    clock.advance(3600)
+
+    call_command("outbox_worker", "--once", stdout=io.StringIO())
+
+    assert AccessPass.objects.get(user=acme.alice).status == Status.EXPIRED
+    assert any(m.to == [acme.alice.email] and "expired" in m.subject for m in mail.outbox)
