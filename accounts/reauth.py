@@ -98,7 +98,9 @@ def is_recently_reauthenticated(request: HttpRequest) -> bool:
     done_at = request.session.get(REAUTH_SESSION_KEY)
     if done_at is None or not 0 <= clock.timestamp() - done_at < reauth_window_for(request.user):
         return False
-    return bool(request.session.get(SECOND_FACTOR_SESSION_KEY)) or not policy.has_second_factor(request.user, purpose="reauth")
+    if request.session.get(SECOND_FACTOR_SESSION_KEY):
+        return True
+    return not policy.has_second_factor(request.user, purpose="reauth")
 
 
 def reauth_window_remaining(request: HttpRequest) -> int:
