@@ -20,16 +20,11 @@ from mfa.access_pass.forms import IssuePassForm
 MEMBER_ACCESS_PASS = "agencies:member_access_pass"
 
 
-def _managed_member(request: HttpRequest, agency_id: int, user_id: int):
-    agency = permissions.get_agency_for_manager_or_404(request.user, agency_id)
-    return agency, permissions.get_managed_member_or_404(request.user, agency, user_id).user
-
-
 @reauthentication_required(each_visit=True, action=gettext_lazy("Issue a temporary access pass"))
 @require_http_methods(["GET", "POST"])
 def member_access_pass_view(request: HttpRequest, agency_id: int, user_id: int) -> HttpResponse:
     """The member's pass (its state, Revoke) and the issue form; a POST issues one and shows it, once."""
-    agency, member = _managed_member(request, agency_id, user_id)
+    agency, member = permissions.get_agency_and_member_or_404(request.user, agency_id, user_id)
     form = IssuePassForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -51,7 +46,7 @@ def member_access_pass_view(request: HttpRequest, agency_id: int, user_id: int) 
 @require_http_methods(["GET", "POST"])
 def member_access_pass_revoke_view(request: HttpRequest, agency_id: int, user_id: int) -> HttpResponse:
     """"Revoke": the member's live pass stops working at once (POST; a GET goes to the pass's page)."""
-    agency, member = _managed_member(request, agency_id, user_id)
+    agency, member = permissions.get_agency_and_member_or_404(request.user, agency_id, user_id)
     if request.method != "POST":
         return redirect(MEMBER_ACCESS_PASS, agency_id=agency.pk, user_id=member.pk)
     if flows.revoke_pass(request, actor=request.user, target=member, agency=agency,

@@ -103,3 +103,9 @@ def get_managed_member_or_404(actor, agency: Agency, user_id: int) -> Membership
     if membership is None or not can_manage_user(actor, membership.user, agency):
         raise Http404
     return membership
+
+
+def get_agency_and_member_or_404(actor, agency_id: int, user_id: int) -> tuple[Agency, object]:
+    """Return (agency, member user) for a page on a member ``actor`` manages; 404 otherwise."""
+    agency = get_agency_for_manager_or_404(actor, agency_id)
+    return agency, get_managed_member_or_404(actor, agency, user_id).user

@@ -98,8 +98,7 @@ MEMBER_BACKUP_CODES = "agencies:member_backup_codes"
 @require_http_methods(["GET", "POST"])
 def member_method_view(request: HttpRequest, agency_id: int, user_id: int, method_key: str) -> HttpResponse:
     """Add/Edit on a member's method: offers "Disable" (an administrator's reset)."""
-    agency = permissions.get_agency_for_manager_or_404(request.user, agency_id)
-    member = permissions.get_managed_member_or_404(request.user, agency, user_id).user
+    agency, member = permissions.get_agency_and_member_or_404(request.user, agency_id, user_id)
     method = get_method(method_key)
     if method is None or not method.is_primary:
         raise Http404
@@ -125,16 +124,11 @@ def _is_last_primary(member, method) -> bool:
     return not any(other.is_primary and other.key != method.key for other in active_methods(member))
 
 
-def _managed_member(request: HttpRequest, agency_id: int, user_id: int) -> tuple[Agency, object]:
-    agency = permissions.get_agency_for_manager_or_404(request.user, agency_id)
-    return agency, permissions.get_managed_member_or_404(request.user, agency, user_id).user
-
-
 @reauthentication_required(each_visit=True)
 @require_http_methods(["GET"])
 def member_backup_codes_view(request: HttpRequest, agency_id: int, user_id: int) -> HttpResponse:
     """Add/Edit beside a member's Backup Codes: "View Backup Codes" and "Generate Backup Codes"."""
-    agency, member = _managed_member(request, agency_id, user_id)
+    agency, member = permissions.get_agency_and_member_or_404(request.user, agency_id, user_id)
     return render(request, "agencies/member_backup_codes.html", {
         "agency": agency, "member": member, "summary": backup_selectors.summary_for(member),
     })
@@ -144,7 +138,7 @@ def member_backup_codes_view(request: HttpRequest, agency_id: int, user_id: int)
 @require_http_methods(["GET", "POST"])
 def member_backup_codes_reveal_view(request: HttpRequest, agency_id: int, user_id: int) -> HttpResponse:
     """Show the member's current codes, decrypted. POST only: every view is audited and emailed."""
-    agency, member = _managed_member(request, agency_id, user_id)
+    agency, member = permissions.get_agency_and_member_or_404(request.user, agency_id, user_id)
     if request.method != "POST":
         return redirect("agencies:member_backup_codes", agency_id=agency.pk, user_id=member.pk)
     codes = backup_codes.codes_for_admin_view(request, actor=request.user, target=member, agency=agency)
@@ -164,7 +158,7 @@ def member_backup_codes_generate_view(request: HttpRequest, agency_id: int, user
     asks to continue (confirm=1 with the set it showed); only the second
     replaces it. Both ride on the Backup Codes page's step-up.
     """
-    agency, member = _managed_member(request, agency_id, user_id)
+    agency, member = permissions.get_agency_and_member_or_404(request.user, agency_id, user_id)
     if request.method != "POST":
         return redirect("agencies:member_backup_codes", agency_id=agency.pk, user_id=member.pk)
     confirmed = request.POST.get("confirm") == "1"
