@@ -1,8 +1,9 @@
 // "Copy" buttons: <button data-copy-from="ELEMENT-ID" data-copied-text=… data-failed-text=…>
 // copies the text of that element, and says so in the .copy-status beside it.
+// window.ctmCopy(button, text) is the same copy for other scripts (the
+// backup codes' "Copy" copies the list of unused codes).
 // A static file because the Content-Security-Policy forbids inline scripts;
 // without JavaScript the button stays hidden and the text can be selected.
-// The same approach as mfa/backup_codes/backup_codes.js.
 (function () {
   "use strict";
 
@@ -26,9 +27,7 @@
     return ok;
   }
 
-  function copy(button) {
-    var source = document.getElementById(button.getAttribute("data-copy-from"));
-    var text = source ? source.textContent.trim() : "";
+  function copyText(button, text) {
     var done = function () { announce(button, button.getAttribute("data-copied-text")); };
     var failed = function () {
       if (copyWithSelection(text)) { done(); } else { announce(button, button.getAttribute("data-failed-text")); }
@@ -40,10 +39,17 @@
     }
   }
 
+  function copyFrom(button) {
+    var source = document.getElementById(button.getAttribute("data-copy-from"));
+    copyText(button, source ? source.textContent.trim() : "");
+  }
+
+  window.ctmCopy = copyText;
+
   function init() {
     document.querySelectorAll("[data-copy-from]").forEach(function (button) {
       button.hidden = false;
-      button.addEventListener("click", function () { copy(button); });
+      button.addEventListener("click", function () { copyFrom(button); });
     });
   }
 

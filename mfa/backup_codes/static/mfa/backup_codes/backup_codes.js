@@ -1,4 +1,5 @@
-// Backup Codes: "Copy", "Print" and (on an administrator's page) "Download" buttons. Loaded as a static file because the
+// Backup Codes: "Copy", "Print" and (on an administrator's page) "Download" buttons; the copying
+// itself is ctm_auth/js/copy.js's, loaded first. Loaded as a static file because the
 // Content-Security-Policy forbids inline scripts. Without JavaScript the buttons
 // stay hidden and "Download" still works.
 (function () {
@@ -11,36 +12,8 @@
     );
   }
 
-  function announce(button, text) {
-    var status = button.parentNode.querySelector(".copy-status");
-    if (status) { status.textContent = text; }
-  }
-
-  function copyWithSelection(text) {
-    // Fallback for browsers without the async Clipboard API (or without a secure context).
-    var area = document.createElement("textarea");
-    area.value = text;
-    area.setAttribute("readonly", "");
-    area.className = "offscreen";
-    document.body.appendChild(area);
-    area.select();
-    var ok = false;
-    try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
-    document.body.removeChild(area);
-    return ok;
-  }
-
   function copy(button) {
-    var text = unusedCodes().join("\n") + "\n";
-    var done = function () { announce(button, button.getAttribute("data-copied-text")); };
-    var failed = function () {
-      if (copyWithSelection(text)) { done(); } else { announce(button, button.getAttribute("data-failed-text")); }
-    };
-    if (navigator.clipboard && navigator.clipboard.writeText) {
-      navigator.clipboard.writeText(text).then(done, failed);
-    } else {
-      failed();
-    }
+    window.ctmCopy(button, unusedCodes().join("\n") + "\n");  // static/ctm_auth/js/copy.js
   }
 
   function download(button) {
