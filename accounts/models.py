@@ -54,6 +54,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     # Part of every session's auth hash: changing it ends all of the user's
     # sessions at their next request (used by an administrator's reset).
     session_stamp = models.CharField(max_length=32, default=new_session_stamp, editable=False)
+    # Profile preferences. Blank follows someone else: the browser's language
+    # (Accept-Language), and the agency's time zone.
+    language = models.CharField(_("language"), max_length=10, blank=True, default="")
+    time_zone = models.CharField(_("time zone"), max_length=64, blank=True, default="")
 
     objects = UserManager()
 

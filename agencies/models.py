@@ -32,6 +32,11 @@ class Agency(models.Model):
     name = models.CharField(max_length=150)
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="agencies")
     created_at = models.DateTimeField(auto_now_add=True)
+    # Where the agency works: the country its members' phone numbers are read
+    # in when typed without a country code (ISO 3166 alpha-2), and the time
+    # zone its members see dates in until they choose their own.
+    country = models.CharField(max_length=2, default="US")
+    time_zone = models.CharField(max_length=64, default="UTC")
     # Settings > Parent Settings > Security. Enforced only while the plan
     # allows it; the deadline is when set-up stops being optional.
     require_two_factor = models.BooleanField(default=False)

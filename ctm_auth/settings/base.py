@@ -55,6 +55,7 @@ MIDDLEWARE = [
     "ctm_auth.middleware.ContentSecurityPolicyMiddleware",
     "ctm_auth.middleware.ServiceUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -158,7 +159,12 @@ CSRF_FAILURE_VIEW = "ctm_auth.views.csrf_failure"
 # Field encryption (accounts.encryption): comma-separated Fernet keys, primary first.
 FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS", "")
 
-LANGUAGE_CODE = "en-us"
+# English is the source language; each catalog lives beside its code
+# (accounts/locale, agencies/locale, mfa/locale) and the project's own
+# templates' in locale/. A user's language preference wins over the browser's.
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
