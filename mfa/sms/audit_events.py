@@ -12,6 +12,7 @@ _LIMITS = {
     "user_limit": gettext_lazy("too many texts for this account"),
     "number_limit": gettext_lazy("too many texts to this number today"),
     "ip_limit": gettext_lazy("too many texts from this address"),
+    "agency_limit": gettext_lazy("the agency's daily limit of texts"),
 }
 
 
