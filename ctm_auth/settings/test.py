@@ -4,11 +4,12 @@ The database and cache still come from DATABASE_URL and REDIS_URL, so the
 same suite runs on SQLite/local memory and on PostgreSQL/Redis.
 """
 import os
+from urllib.parse import urlsplit, urlunsplit
 
 from cryptography.fernet import Fernet
 
 from ctm_auth.settings.development import *  # noqa: F403
-from ctm_auth.settings.development import INSTALLED_APPS, MFA_METHODS, method_apps
+from ctm_auth.settings.development import CACHES, INSTALLED_APPS, MFA_METHODS, REDIS_URL, method_apps
 
 _TEST_METHODS = ["tests.fake_method.method.FakeCodeMethod"]
 MFA_METHODS = MFA_METHODS + _TEST_METHODS
@@ -36,3 +37,21 @@ DEBUG = False
 # derived from SECRET_KEY. A fresh key per test process keeps encrypted fields
 # working without a key in the repository; the test databases die with it.
 FIELD_ENCRYPTION_KEYS = FIELD_ENCRYPTION_KEYS or [Fernet.generate_key().decode()]  # noqa: F405
+
+# Under pytest-xdist every worker already has its own test database
+# (test_<name>_gw1); it gets its own Redis database too, counting down from
+# REDIS_URL's, because one worker's cache.clear() (a simulated Redis restart)
+# must not wipe another's rate-limit counters. The environment carries the
+# result to the app servers and workers the tests start, which must not shift
+# it again.
+_XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+if REDIS_URL and _XDIST_WORKER.startswith("gw") and not os.environ.get("TEST_REDIS_PER_WORKER"):
+    _url = urlsplit(REDIS_URL)
+    _database = int(_url.path.strip("/") or 0) - int(_XDIST_WORKER[2:])
+    if _database < 0:
+        raise RuntimeError(f"{REDIS_URL}: too few Redis databases below it for xdist worker {_XDIST_WORKER}")
+    REDIS_URL = urlunsplit(_url._replace(path=f"/{_database}"))
+    CACHES["default"]["LOCATION"] = REDIS_URL
+    if CELERY_BROKER_URL == os.environ.get("REDIS_URL"):  # noqa: F405
+        CELERY_BROKER_URL = REDIS_URL
+    os.environ.update(REDIS_URL=REDIS_URL, TEST_REDIS_PER_WORKER="1")

@@ -1,6 +1,6 @@
 """Backup Codes' audit events in words (loaded from BackupCodesConfig.ready)."""
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from accounts.audit_events import METHODS, SIGN_IN, Words, register_event
 from mfa.backup_codes.flows import FAILED, GENERATED, REGENERATED, SAVED, USED, VIEWED
@@ -31,7 +31,10 @@ def _viewed(words: Words) -> str:
 def _used(words: Words) -> str:
     remaining = words.data.get("remaining")
     line = words.fmt(_("%(actor)s used a backup code %(purpose)s"), purpose=words.purpose)
-    return line + (_(" (%(count)s left)") % {"count": remaining} if remaining is not None else "")
+    if remaining is None:
+        return line
+    count = remaining if isinstance(remaining, int) else 0  # audit data is JSON: never trust its type
+    return line + ngettext(" (%(count)s left)", " (%(count)s left)", count) % {"count": remaining}
 
 
 def register() -> None:

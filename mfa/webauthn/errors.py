@@ -7,11 +7,11 @@ has the detail.
 import math
 
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_noop, ngettext
 
 from mfa.webauthn.app_settings import app_settings
 
-_TRY_AGAIN = "Try again, or use another method."
+_TRY_AGAIN = gettext_noop("Try again, or use another method.")  # translated where used
 
 
 def message_for(code: str, *, retry_after: int = 0, limit: int = 0) -> str:

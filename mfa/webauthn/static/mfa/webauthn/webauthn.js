@@ -8,14 +8,20 @@
 (function () {
   "use strict";
 
-  var MESSAGES = {
-    NotAllowedError: "The request was cancelled or timed out. Try again.",
-    InvalidStateError: "This passkey or security key is registered already.",
-    SecurityError: "This browser refused: the site's address does not match its passkey settings.",
-    AbortError: "The request was cancelled. Try again.",
-    Unavailable: "Passkey sign-in is briefly unavailable. Sign in with your email and password, or try again.",
-    default: "Your browser could not use a passkey or security key. Try again, or use another method."
+  // What the status line says comes from the page (_support.html's [data-webauthn-messages]),
+  // so it is in the page's language: data-<name> for each of these, "failed" for any other error.
+  var ERRORS = {
+    NotAllowedError: "not-allowed",
+    InvalidStateError: "invalid-state",
+    SecurityError: "security",
+    AbortError: "abort",
+    Unavailable: "unavailable"
   };
+
+  function text(name) {
+    var node = document.querySelector("[data-webauthn-messages]");
+    return (node && node.getAttribute("data-" + name)) || "";
+  }
 
   function toBytes(base64url) {
     var base64 = base64url.replace(/-/g, "+").replace(/_/g, "/");
@@ -83,7 +89,7 @@
   }
 
   function failed(form, error) {
-    say(form, MESSAGES[error && error.name] || MESSAGES.default);
+    say(form, text(ERRORS[error && error.name] || "failed") || text("failed"));
   }
 
   // Submit ``form`` with ``answer`` once the browser's ceremony produced it.
@@ -120,7 +126,7 @@
     onPrimarySubmit(form, field, function () {
       var name = form.querySelector("input[name=name]");
       if (!name.value.trim()) { form.submit(); return; }  // the server says what is missing
-      say(form, "Follow your browser's prompt to create the passkey or use your security key…");
+      say(form, text("creating"));
       navigator.credentials.create({ publicKey: creationOptions(options("webauthn-creation-options")) })
         .then(function (credential) { answer(form, field, credential); }, function (error) { failed(form, error); });
     });
@@ -130,8 +136,8 @@
     var form = field.form;
     onPrimarySubmit(form, field, function () {
       var password = form.querySelector("input[name=password]");
-      if (password && !password.value) { say(form, "Enter your password first."); password.focus(); return; }
-      say(form, "Follow your browser's prompt to use your passkey or security key…");
+      if (password && !password.value) { say(form, text("password-first")); password.focus(); return; }
+      say(form, text("using"));
       navigator.credentials.get({ publicKey: requestOptions(options("webauthn-request-options")) })
         .then(function (credential) { answer(form, field, credential); }, function (error) { failed(form, error); });
     });
@@ -167,7 +173,7 @@
     }
     onPrimarySubmit(form, field, function () {
       if (autofill) { autofill.abort(); autofill = null; }  // one WebAuthn request at a time
-      say(form, "Follow your browser's prompt to use your passkey…");
+      say(form, text("signing-in"));
       fetchOptions(form).then(function (json) {
         return navigator.credentials.get({ publicKey: requestOptions(json) });
       }).then(function (credential) { answer(form, field, credential); }, function (error) { failed(form, error); });
