@@ -32,7 +32,7 @@ def test_enrol_text_messages_then_sign_in_with_texted_code(page, user):
     page.get_by_role("link", name="Skip for now").click()
     expect(page).to_have_url(re.compile(r"/account/profile/$"))
     expect(page.locator('tr[data-method="backup_codes"]')).to_contain_text("No backup codes: you could be locked out")
-    expect(page.locator('tr[data-method="sms"]')).to_contain_text("•••• ••• 2671")
+    expect(page.locator('tr[data-method="sms"]')).to_contain_text("+1 •••-•••-2671")
     expect(page.locator('tr[data-method="sms"] .in-use-dot')).to_be_visible()
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_text("You have signed out.")).to_be_visible()
@@ -40,7 +40,7 @@ def test_enrol_text_messages_then_sign_in_with_texted_code(page, user):
     texts_before = OutboxMessage.objects.filter(to=NUMBER).count()
     sign_in_page(page, user.email, code=None)
     expect(page).to_have_url(re.compile(r"/account/login/verify/$"))
-    expect(page.locator("#sms-challenge")).to_contain_text("We sent a code to •••• ••• 2671.")
+    expect(page.locator("#sms-challenge")).to_contain_text("We sent a code to +1 •••-•••-2671.")
     countdown = page.locator("[data-sms-countdown-text]")
     expect(countdown).to_contain_text(re.compile(r"You can ask for a new code in \d+ s\."))
     assert OutboxMessage.objects.filter(to=NUMBER).count() == texts_before + 1
@@ -52,7 +52,7 @@ def test_enrol_text_messages_then_sign_in_with_texted_code(page, user):
     page.get_by_role("button", name="Verify").click()
 
     expect(page).to_have_url(re.compile(r"/account/profile/$"))
-    expect(page.locator("#texts-sent")).to_contain_text("•••• ••• 2671")
+    expect(page.locator("#texts-sent")).to_contain_text("+1 •••-•••-2671")
     expect(page.locator("#sign-in-activity")).to_contain_text("Text Messages")
     assert csp_errors == []
 
