@@ -105,3 +105,40 @@ def test_step_two_shows_a_failed_text_and_frees_resend_without_a_reload(page, us
     expect(page.get_by_role("button", name="Resend code")).to_be_enabled()  # its slot was given back
     page.get_by_role("button", name="Resend code").click()
     expect(page.locator("#sms-delivery")).to_have_text("Sending the text…")
+
+
+def test_phone_sized_screen_sets_up_a_national_number_for_a_us_agency(browser, live_server, user):
+    from agencies.flows import create_agency
+    from tests.conftest import ensure_plans
+
+    ensure_plans()
+    agency = create_agency(name="Yankee Agency", plan_code="growth", owner=user)
+    agency.country = "US"  # no flow sets the country yet
+    agency.save(update_fields=["country"])
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 390, "height": 844})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    csp_errors = []
+    page.on("console", lambda message: csp_errors.append(message.text)
+            if "Content Security Policy" in message.text else None)
+    sign_in_page(page, user.email, code=None)
+    page.goto("/mfa/sms/")
+
+    country = page.get_by_label("Country")
+    number = page.get_by_label("Mobile number")
+    expect(country).to_have_value("US")
+    expect(number).to_have_attribute("placeholder", "(201) 555-0123")
+    expect(number).to_have_accessible_description(
+        "Your mobile number. Include the country code if it’s outside the selected country.")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing sticks out sideways
+    country.select_option("GB")
+    expect(number).to_have_attribute("placeholder", "07400 123456")  # phone.js follows the country
+    country.select_option("US")
+    number.fill("(415) 555-2671")
+    page.get_by_role("button", name="Text me a code").click()
+
+    expect(page).to_have_url(re.compile(r"/mfa/sms/verify/$"))
+    expect(page.locator("#sms-verify")).to_contain_text("We texted a 6-digit code to +1 415-555-2671.")
+    assert OutboxMessage.objects.filter(to=NUMBER).count() == 1
+    assert csp_errors == []
+    context.close()
