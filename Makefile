@@ -11,7 +11,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/ctm_auth
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 PYTEST_ARGS ?=
 
-.PHONY: run test test-sqlite test-postgres install system-deps services bench clean
+.PHONY: run test test-sqlite test-postgres install system-deps services bench screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -77,6 +77,13 @@ test-postgres: install services
 
 bench: install services
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/python -m benchmarks
+
+# The README's screenshots (docs/screenshots/<page>-<width>.png), taken by the
+# browser test that checks the script on every run, pointed at docs/ instead
+# of a temporary folder.
+screenshots: install system-deps
+	SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots env -u DATABASE_URL -u REDIS_URL \
+	  $(BIN)/pytest -q -p no:cacheprovider tests/browser/test_screenshots.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache

@@ -4,29 +4,34 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from mfa.sms import codes
-from mfa.sms.phone import parse_mobile_number
+from mfa.sms.phone import example_number, parse_mobile_number, region_choices, resolve_region
+
+
+class CountrySelect(forms.Select):
+    """The countries, each option carrying its example number for the number's placeholder (phone.js)."""
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        option["attrs"]["data-example"] = example_number(str(value))
+        return option
 
 
 class MobileNumberField(forms.CharField):
-    """A mobile number in international format, cleaned to E.164."""
+    """A mobile number as typed; PhoneNumberForm reads it in the chosen country and cleans it to E.164."""
 
     def __init__(self, **kwargs):
         kwargs.setdefault("label", _("Mobile number"))
         # No maxlength attribute: a browser would silently cut a pasted
         # number short; parse_mobile_number explains what is wrong instead.
         kwargs.setdefault("widget", forms.TextInput(attrs={
-            "type": "tel", "autocomplete": "tel", "inputmode": "tel", "placeholder": "+1 415 555 2671",
-            "size": 20,
+            "type": "tel", "autocomplete": "tel", "inputmode": "tel", "size": 20,
         }))
-        kwargs.setdefault("help_text", _("International format: + then the country code, e.g. +44 7400 123456."))
+        kwargs.setdefault("help_text", _(
+            "Your mobile number. Include the country code if it’s outside the selected country."))
         super().__init__(**kwargs)
 
     def validate(self, value) -> None:
         pass  # parse_mobile_number words the "required" error itself
-
-    def clean(self, value) -> str:
-        value = super().clean(value)
-        return parse_mobile_number(value)
 
 
 class SMSCodeField(forms.CharField):
@@ -54,7 +59,30 @@ class SMSCodeField(forms.CharField):
 
 
 class PhoneNumberForm(forms.Form):
+    """A country and a number: a number typed without "+" is read in that country.
+
+    ``region`` is the country preselected (selectors.default_region); a post
+    without a country (a script, an old page) is read in it too.
+    """
+
+    country = forms.ChoiceField(label=_("Country"), required=False, widget=CountrySelect)
     number = MobileNumberField()
+
+    def __init__(self, *args, region: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.default_region = resolve_region(region)
+        self.fields["country"].choices = region_choices()
+        self.fields["country"].initial = self.default_region
+        self.fields["number"].widget.attrs["placeholder"] = example_number(self.selected_region())
+
+    def selected_region(self) -> str:
+        """The country shown selected: the posted one when it is on the list, else the default."""
+        posted = self.data.get("country", "") if self.is_bound else ""
+        return resolve_region(posted, self.default_region) if posted else self.default_region
+
+    def clean_number(self) -> str:
+        region = self.cleaned_data.get("country") or self.default_region
+        return parse_mobile_number(self.cleaned_data["number"], region)
 
 
 class CodeForm(forms.Form):

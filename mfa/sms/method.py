@@ -9,6 +9,9 @@ from mfa.sms import challenges, flows
 from mfa.sms.app_settings import app_settings
 from mfa.sms.models import SMSDevice
 
+# The request attribute where verify() leaves the refusal the page shows in its form.
+_REFUSAL_SHOWN = "_mfa_sms_refusal_shown"
+
 
 class SMSMethod(Method):
     key = "sms"
@@ -54,7 +57,12 @@ class SMSMethod(Method):
                                            device=device)
             challenge = challenges.current_challenge(user, purpose, nonce)
             state = challenges.challenge_state(challenge)
-        return self._context(user, device, purpose, nonce, state, challenge, outcome, resend)
+        context = self._context(user, device, purpose, nonce, state, challenge, outcome, resend)
+        if context.context["error"] and context.context["error"] == getattr(request, _REFUSAL_SHOWN, None):
+            # verify() just refused the code with these very words, which the
+            # page's form shows under the code: say it once, there.
+            context.context["error"] = ""
+        return context
 
     def _context(self, user, device, purpose, nonce, state, challenge, outcome, resend) -> ChallengeContext:
         masked = device.masked_number if device else ""
@@ -100,6 +108,7 @@ class SMSMethod(Method):
         result, device = challenges.verify_for_step(request, user=user, purpose=purpose, code=code)
         if result.ok:
             return VerifyResult(ok=True, device=device)
+        setattr(request, _REFUSAL_SHOWN, result.message)
         return VerifyResult(ok=False, error=result.error, message=result.message,
                             extra={"tries_left": result.tries_left})
 

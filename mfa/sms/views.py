@@ -21,6 +21,7 @@ from mfa.sms import challenges, flows
 from mfa.sms.challenges import ENROL
 from mfa.sms.forms import CodeForm, PhoneNumberForm
 from mfa.sms.phone import format_number, mask_number
+from mfa.sms.selectors import default_region
 
 
 def _has_device(request: HttpRequest) -> bool:
@@ -42,7 +43,7 @@ def manage_view(request: HttpRequest) -> HttpResponse:
     device = flows.active_device(request.user)
     if request.method == "POST" and device is not None:
         return redirect("mfa:sms:manage")  # a number is set: changes go through "Change number"
-    form = PhoneNumberForm(request.POST if request.method == "POST" else None)
+    form = PhoneNumberForm(request.POST if request.method == "POST" else None, region=default_region(request))
     if request.method == "POST" and form.is_valid():
         outcome = flows.start_enrolment(request, user=request.user, number=form.cleaned_data["number"])
         if outcome.sent:
@@ -78,7 +79,7 @@ def change_number_view(request: HttpRequest) -> HttpResponse:
     if not flows.new_number_allowed(request):
         messages.info(request, _("Confirm your current number first: press “Change number” again."))
         return redirect("mfa:sms:manage")
-    form = PhoneNumberForm(request.POST if request.method == "POST" else None)
+    form = PhoneNumberForm(request.POST if request.method == "POST" else None, region=default_region(request))
     if request.method == "POST" and form.is_valid():
         outcome = flows.submit_new_number(request, user=request.user, number=form.cleaned_data["number"])
         if outcome.sent:

@@ -340,7 +340,7 @@ def test_text_me_a_code_keeps_the_typed_password(sms_client):
 
     assert f'value="{PASSWORD}"' in password_field(page(form))
     assert "autofocus" in re.search(r'<input type="text" name="code"[^>]*>', page(form))[0]  # left to type
-    assert "•••• ••• 2671." in page(form) and texts_to(NUMBER) == texts + 1
+    assert "+1 •••-•••-2671." in page(form) and texts_to(NUMBER) == texts + 1
     assert not form.context["form"].errors  # nothing was checked yet
     done = client.post(REAUTH, {"password": PASSWORD, "code": last_code(NUMBER), "next": "/mfa/sms/"})
     assert done.url == "/mfa/sms/"

@@ -75,7 +75,7 @@ def test_text_me_a_code_keeps_the_typed_password(page, user):
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Text me a code").click()
 
-    expect(page.locator("#sms-challenge")).to_contain_text("•••• ••• 2671")
+    expect(page.locator("#sms-challenge")).to_contain_text("+1 •••-•••-2671")
     expect(page.get_by_label("Password")).to_have_value(PASSWORD)
     page.get_by_label("Code", exact=True).fill(last_code(NUMBER))
     page.get_by_role("button", name="Confirm").click()

@@ -32,7 +32,7 @@ def test_enrol_text_messages_then_sign_in_with_texted_code(page, user):
     page.get_by_role("link", name="Skip for now").click()
     expect(page).to_have_url(re.compile(r"/account/profile/$"))
     expect(page.locator('tr[data-method="backup_codes"]')).to_contain_text("No backup codes: you could be locked out")
-    expect(page.locator('tr[data-method="sms"]')).to_contain_text("•••• ••• 2671")
+    expect(page.locator('tr[data-method="sms"]')).to_contain_text("+1 •••-•••-2671")
     expect(page.locator('tr[data-method="sms"] .in-use-dot')).to_be_visible()
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_text("You have signed out.")).to_be_visible()
@@ -40,7 +40,7 @@ def test_enrol_text_messages_then_sign_in_with_texted_code(page, user):
     texts_before = OutboxMessage.objects.filter(to=NUMBER).count()
     sign_in_page(page, user.email, code=None)
     expect(page).to_have_url(re.compile(r"/account/login/verify/$"))
-    expect(page.locator("#sms-challenge")).to_contain_text("We sent a code to •••• ••• 2671.")
+    expect(page.locator("#sms-challenge")).to_contain_text("We sent a code to +1 •••-•••-2671.")
     countdown = page.locator("[data-sms-countdown-text]")
     expect(countdown).to_contain_text(re.compile(r"You can ask for a new code in \d+ s\."))
     assert OutboxMessage.objects.filter(to=NUMBER).count() == texts_before + 1
@@ -52,7 +52,7 @@ def test_enrol_text_messages_then_sign_in_with_texted_code(page, user):
     page.get_by_role("button", name="Verify").click()
 
     expect(page).to_have_url(re.compile(r"/account/profile/$"))
-    expect(page.locator("#texts-sent")).to_contain_text("•••• ••• 2671")
+    expect(page.locator("#texts-sent")).to_contain_text("+1 •••-•••-2671")
     expect(page.locator("#sign-in-activity")).to_contain_text("Text Messages")
     assert csp_errors == []
 
@@ -105,3 +105,40 @@ def test_step_two_shows_a_failed_text_and_frees_resend_without_a_reload(page, us
     expect(page.get_by_role("button", name="Resend code")).to_be_enabled()  # its slot was given back
     page.get_by_role("button", name="Resend code").click()
     expect(page.locator("#sms-delivery")).to_have_text("Sending the text…")
+
+
+def test_phone_sized_screen_sets_up_a_national_number_for_a_us_agency(browser, live_server, user):
+    from agencies.flows import create_agency
+    from tests.conftest import ensure_plans
+
+    ensure_plans()
+    agency = create_agency(name="Yankee Agency", plan_code="growth", owner=user)
+    agency.country = "US"  # no flow sets the country yet
+    agency.save(update_fields=["country"])
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 390, "height": 844})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    csp_errors = []
+    page.on("console", lambda message: csp_errors.append(message.text)
+            if "Content Security Policy" in message.text else None)
+    sign_in_page(page, user.email, code=None)
+    page.goto("/mfa/sms/")
+
+    country = page.get_by_label("Country")
+    number = page.get_by_label("Mobile number")
+    expect(country).to_have_value("US")
+    expect(number).to_have_attribute("placeholder", "(201) 555-0123")
+    expect(number).to_have_accessible_description(
+        "Your mobile number. Include the country code if it’s outside the selected country.")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing sticks out sideways
+    country.select_option("GB")
+    expect(number).to_have_attribute("placeholder", "07400 123456")  # phone.js follows the country
+    country.select_option("US")
+    number.fill("(415) 555-2671")
+    page.get_by_role("button", name="Text me a code").click()
+
+    expect(page).to_have_url(re.compile(r"/mfa/sms/verify/$"))
+    expect(page.locator("#sms-verify")).to_contain_text("We texted a 6-digit code to +1 415-555-2671.")
+    assert OutboxMessage.objects.filter(to=NUMBER).count() == 1
+    assert csp_errors == []
+    context.close()

@@ -18,7 +18,7 @@ from mfa.sms import flows
 from mfa.sms.models import OutboxMessage, SMSDevice
 from tests.conftest import PASSWORD
 
-NUMBER = "+14155552671"  # US, shown as "+1 415-555-2671", masked "•••• ••• 2671"
+NUMBER = "+14155552671"  # US, shown as "+1 415-555-2671", masked "+1 •••-•••-2671"
 OTHER_NUMBER = "+447400123456"  # GB mobile
 _CODE_IN_TEXT = re.compile(r"verification code is (\d{6})\.")
 

@@ -85,7 +85,7 @@ def test_twilio_down_never_holds_the_request_and_the_page_then_shows_the_failure
     elapsed = time.monotonic() - started
 
     assert response.status_code == 200 and elapsed < 1.0  # the worker waits on Twilio, not the page
-    assert "We are sending a code to •••• ••• 2671." in response.content.decode()
+    assert "We are sending a code to +1 •••-•••-2671." in response.content.decode()
     row = Delivery.objects.get(kind="sms:sign_in")
     wait_until(lambda: state_of(row) == "dead", timeout=30, what="the text to be given up", logs=pool.logs)
     assert row.attempts == SEND_ATTEMPTS and len(fake_twilio.messages) == SEND_ATTEMPTS

@@ -41,7 +41,7 @@ def test_step_two_says_sending_until_the_worker_sent_the_text(client, sms_user, 
 
     response = client.get(VERIFY)
 
-    assert "We are sending a code to •••• ••• 2671." in page(response)
+    assert "We are sending a code to +1 •••-•••-2671." in page(response)
     assert "Sending the text…" in page(response) and texts_to(NUMBER) == before
     assert client.get(STATUS, {"step": "sign_in"}).json() == {"state": "sending", "message": "Sending the text…"}
     assert engine.deliver_due() == {"sent": 1}

@@ -209,7 +209,7 @@ def test_send_is_audited_with_masked_number_and_no_code(sms_user):
     send(sms_user)
 
     event = AuditEvent.objects.filter(event_type=SENT, target_user=sms_user).first()
-    assert event.data["to"] == "•••• ••• 2671"
+    assert event.data["to"] == "+1 •••-•••-2671"
     assert event.data["purpose"] == "sign_in"
     assert last_code() not in str(event.data)
     assert NUMBER not in str(event.data)

@@ -77,7 +77,7 @@ def test_parse_allows_every_country_by_default():
     assert parse_mobile_number("+819012345678") == "+819012345678"
 
 
-@pytest.mark.parametrize(("typed", "error"), [row for row in INVALID_NUMBERS if row[0]])
+@pytest.mark.parametrize(("typed", "error"), [row for row in INVALID_NUMBERS if row[0] and row[1] != "international"])
 def test_form_shows_clear_error_for_bad_number(typed, error):
     form = PhoneNumberForm({"number": typed})
 
@@ -93,9 +93,113 @@ def test_form_requires_a_number():
 
 
 @pytest.mark.parametrize(("e164", "masked"), [
-    ("+14155552671", "•••• ••• 2671"),
-    ("+447400123456", "•••• ••• 3456"),
-    ("+5511912345678", "•••• ••• 5678"),
+    ("+14155552671", "+1 •••-•••-2671"),
+    ("+447400123456", "+44 •••• ••3456"),
+    ("+5511912345678", "+55 •• •••••-5678"),
 ])
 def test_mask_number_shows_only_last_four_digits(e164, masked):
     assert mask_number(e164) == masked
+
+
+# -- national numbers, read in the chosen country --------------------------------
+
+@pytest.mark.parametrize(("typed", "region", "e164"), [
+    ("(415) 555-2671",       "US", "+14155552671"),
+    ("415.555.2671",         "US", "+14155552671"),
+    ("1 415 555 2671",       "US", "+14155552671"),   # with the US trunk prefix
+    ("011 44 7400 123456",   "US", "+447400123456"),  # the US international prefix
+    ("07400 123456",         "GB", "+447400123456"),
+    ("0044 7400 123456",     "GB", "+447400123456"),  # the GB international prefix
+    ("222 123 4567",         "MX", "+522221234567"),
+    ("+44 7400 123456",      "US", "+447400123456"),  # "+" wins over the chosen country
+    ("+1 415 555 2671",      "GB", "+14155552671"),
+])
+def test_parse_national_number_in_chosen_country(typed, region, e164):
+    assert parse_mobile_number(typed, region) == e164
+
+
+def test_parse_invalid_national_number_names_the_chosen_country():
+    with pytest.raises(ValidationError) as refused:
+        parse_mobile_number("415 555 267", "US")
+
+    assert refused.value.code == "invalid_in_country"
+    assert refused.value.messages == [
+        "This is not a valid phone number in United States. Check it, or choose its country, "
+        "or start with + and the country code."
+    ]
+
+
+def test_parse_national_landline_is_refused_as_not_mobile():
+    with pytest.raises(ValidationError) as refused:
+        parse_mobile_number("020 7946 0000", "GB")
+
+    assert refused.value.code == "not_mobile"
+
+
+def test_form_reads_national_number_in_posted_country():
+    form = PhoneNumberForm({"country": "GB", "number": "07400 123456"}, region="US")
+
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["number"] == "+447400123456"
+
+
+def test_form_reads_number_in_preselected_country_when_none_is_posted():
+    form = PhoneNumberForm({"number": "07400 123456"}, region="GB")
+
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["number"] == "+447400123456"
+
+
+def test_form_plus_number_wins_over_selected_country():
+    form = PhoneNumberForm({"country": "US", "number": "+44 7400 123456"}, region="US")
+
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["number"] == "+447400123456"
+
+
+def test_form_refuses_a_country_not_on_the_list():
+    form = PhoneNumberForm({"country": "ZZ", "number": "(415) 555-2671"}, region="US")
+
+    assert not form.is_valid()
+    assert "country" in form.errors
+
+
+def test_form_placeholder_is_the_selected_countrys_example_mobile():
+    assert PhoneNumberForm(region="US").fields["number"].widget.attrs["placeholder"] == "(201) 555-0123"
+    assert PhoneNumberForm(region="GB").fields["number"].widget.attrs["placeholder"] == "07400 123456"
+    posted_gb = PhoneNumberForm({"country": "GB", "number": "x"}, region="US")
+    assert posted_gb.fields["number"].widget.attrs["placeholder"] == "07400 123456"
+
+
+def test_form_help_text_matches_the_country_selector():
+    field = PhoneNumberForm(region="US")["number"]
+
+    assert field.help_text == "Your mobile number. Include the country code if it’s outside the selected country."
+    assert 'aria-describedby="id_number_helptext"' in str(field)
+
+
+def test_country_choices_name_each_country_with_its_calling_code():
+    choices = dict(PhoneNumberForm(region="US").fields["country"].choices)
+
+    assert choices["US"] == "United States (+1)"
+    assert choices["GB"] == "United Kingdom (+44)"
+    assert choices["XK"] == "Kosovo (+383)"  # one phonenumbers has no name for
+
+
+def test_country_choices_follow_the_active_language():
+    from django.utils import translation
+
+    with translation.override("es"):
+        choices = dict(PhoneNumberForm(region="US").fields["country"].choices)
+
+    assert choices["US"] == "Estados Unidos (+1)"
+    assert choices["DE"] == "Alemania (+49)"
+
+
+def test_country_choices_keep_to_allowed_countries(settings):
+    settings.MFA_SMS_ALLOWED_COUNTRIES = ["gb", "CA"]
+
+    form = PhoneNumberForm(region="US")  # the US is not allowed: the first allowed country instead
+
+    assert [code for code, _label in form.fields["country"].choices] == ["CA", "GB"]
+    assert form.fields["country"].initial == "CA"

@@ -32,7 +32,7 @@ def test_step_two_while_redis_is_down_texts_nothing_and_says_so(user, redis_serv
     assert not SMSChallenge.objects.filter(user=user, purpose="sign_in").exists()
     assert not Delivery.objects.filter(kind="sms:sign_in").exists()
     redis_server.start()
-    assert "We sent a code to •••• ••• 2671." in client.get(VERIFY).content.decode()
+    assert "We sent a code to +1 •••-•••-2671." in client.get(VERIFY).content.decode()
     assert texts_to(NUMBER) == before + 1
 
 

@@ -91,7 +91,7 @@ def test_permanent_refusal_fails_the_text_at_once_explains_it_and_kills_its_code
     assert words in status.message
     assert sign_in_check(twilio_user, "482913").error == "undelivered"
     event = AuditEvent.objects.get(event_type=SEND_FAILED, target_user=twilio_user)
-    assert event.data["error"] == error and event.data["to"] == "•••• ••• 2671"
+    assert event.data["error"] == error and event.data["to"] == "+1 •••-•••-2671"
     assert NUMBER not in str(event.data) and "482913" not in str(event.data)
     assert not AuditEvent.objects.filter(event_type=SENT, data__purpose="sign_in").exists()
     assert retry_later_noop(fake_twilio)

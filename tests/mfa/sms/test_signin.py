@@ -23,7 +23,7 @@ def test_step_two_texts_a_code_and_shows_masked_number(client, sms_user):
     response = client.get(VERIFY)
 
     assert response.status_code == 200
-    assert "We sent a code to •••• ••• 2671." in page(response)
+    assert "We sent a code to +1 •••-•••-2671." in page(response)
     assert "Resend code" in page(response)
     assert NUMBER not in page(response) and "415-555-2671" not in page(response)
     assert texts_to(NUMBER) == before + 1
@@ -38,7 +38,7 @@ def test_refreshing_step_two_sends_no_second_text(client, sms_user):
         response = client.get(VERIFY)
 
     assert texts_to(NUMBER) == after_first
-    assert "Enter the code we texted to •••• ••• 2671." in page(response)
+    assert "Enter the code we texted to +1 •••-•••-2671." in page(response)
 
 
 def test_sign_in_with_texted_code(client, sms_user):
@@ -93,7 +93,7 @@ def test_resend_waits_for_cooldown_with_countdown(client, sms_user, clock, next_
     assert texts_to(NUMBER) == sent
     clock.advance(30)
     later = client.post(VERIFY, {"resend": "1", "method": "sms"})
-    assert "We sent a new code to •••• ••• 2671." in page(later)
+    assert "We sent a new code to +1 •••-•••-2671." in page(later)
     assert texts_to(NUMBER) == sent + 1
     assert "Incorrect code" in page(client.post(VERIFY, {"code": "111111"}))  # replaced
     assert client.post(VERIFY, {"code": "222222"}).status_code == 302
@@ -129,7 +129,7 @@ def test_expired_code_is_refused_and_a_new_one_texted(client, sms_user, clock, n
     response = client.post(VERIFY, {"code": "111111"})
 
     assert "This code has expired" in page(response)
-    assert "We sent a code to •••• ••• 2671." in page(response)
+    assert "We sent a code to +1 •••-•••-2671." in page(response)
     assert texts_to(NUMBER) == sent + 1
     client.get(VERIFY)  # the new code is valid: a refresh sends nothing more
     assert texts_to(NUMBER) == sent + 1
@@ -192,7 +192,7 @@ def test_text_messages_not_preselected_when_another_method_is_active(client, sms
     assert texts_to(NUMBER) == sent
     assert "Text me a code" in page(response)
     chosen = client.get(VERIFY + "?method=sms")
-    assert "We sent a code to •••• ••• 2671." in page(chosen)
+    assert "We sent a code to +1 •••-•••-2671." in page(chosen)
     assert texts_to(NUMBER) == sent + 1
 
 
@@ -234,7 +234,7 @@ def test_reauthenticate_with_texted_code(client, sms_user):
     assert "Text me a code" in page(form) and OutboxMessage.objects.count() == sent_before  # a GET texts nothing
     assert 'name="next" value="/mfa/sms/"' in page(form)  # kept on "Text me a code" too
     form = client.post(reverse("accounts:reauthenticate"), {"method": "sms", "resend": "1", "next": manage})
-    assert "We sent a new code to •••• ••• 2671." in page(form)
+    assert "We sent a new code to +1 •••-•••-2671." in page(form)
     response = client.post(reverse("accounts:reauthenticate"),
                            {"password": PASSWORD, "code": last_code(), "next": manage})
 
@@ -288,3 +288,29 @@ def test_resend_keeps_the_remember_this_browser_box_as_ticked(client, sms_user, 
 
     assert 'name="remember_browser" id="id_remember_browser" checked' in page(ticked)
     assert 'name="remember_browser" id="id_remember_browser" checked' not in page(unticked)
+
+
+def test_too_many_wrong_codes_is_said_once_under_the_code(client, sms_user):
+    start_sign_in(client, sms_user)
+    client.get(VERIFY)
+
+    for _ in range(5):
+        response = client.post(VERIFY, {"code": "000000"})
+
+    dead = "Too many wrong codes: this code no longer works. Press “Resend code” to get a new one."
+    assert page(response).count(dead) == 1
+    assert f'<p class="field-error" role="alert">{dead}</p>' in page(response)
+    assert page(client.get(VERIFY)).count(dead) == 1  # on a later visit the text's own notice says it
+
+
+def test_refused_code_at_step_up_is_said_once(client, sms_user):
+    start_sign_in(client, sms_user)
+    client.get(VERIFY)
+    assert client.post(VERIFY, {"code": last_code()}).status_code == 302
+    let_step_up_window_pass()
+    client.post(reverse("accounts:reauthenticate"), {"method": "sms", "resend": "1"})
+
+    for _ in range(5):
+        response = client.post(reverse("accounts:reauthenticate"), {"password": PASSWORD, "code": "000000"})
+
+    assert page(response).count("Too many wrong codes: this code no longer works.") == 1

@@ -78,11 +78,11 @@ def test_set_up_texts_code_then_activates_on_the_code(sudo_client, user):
     device = SMSDevice.objects.get(user=user)
     assert device.number == NUMBER and device.confirmed
     assert "Text Messages is on. We will text you a code when you sign in." in page(sudo_client.get(done.url))
-    assert "•••• ••• 2671" in page(sudo_client.get(reverse("accounts:profile")))
+    assert "+1 •••-•••-2671" in page(sudo_client.get(reverse("accounts:profile")))
     assert AuditEvent.objects.filter(event_type=flows.ENABLED, target_user=user).exists()
     [email] = [email for email in mail.outbox if "Text Messages" in email.subject]
     assert email.subject == "Text Messages was turned on for your CallTrackingMetrics account"
-    assert "•••• ••• 2671" in email.body and NUMBER not in email.body
+    assert "+1 •••-•••-2671" in email.body and NUMBER not in email.body
 
 
 def test_set_up_shows_active_number_formatted_on_manage_page(sudo_client):
@@ -100,7 +100,8 @@ def test_set_up_shows_active_number_formatted_on_manage_page(sudo_client):
     ("📱📱📱", "Use only digits, spaces and + ( ) - in the phone number."),
     ("+1 650 253 0000 ext. 123", "Enter a mobile number without an extension."),
     ("+44 20 7946 0000", "This is not a mobile number. Enter a number that can receive text messages."),
-    ("4155552671", "Enter the number in international format, starting with + and the country code."),
+    ("415 555 267", "This is not a valid phone number in United States. Check it, or choose its country, "
+                    "or start with + and the country code."),
     ("+1 415 555 267", "This is not a valid phone number. Check it and try again."),
     ("", "Enter your mobile number."),
 ])
@@ -202,7 +203,7 @@ def test_change_number_needs_current_then_new_number(sms_sudo_client, sms_user, 
     next_codes("111111", "222222")
     response = sms_sudo_client.post(reverse("mfa:sms:change_start"))
     assert response.url == VERIFY
-    assert "We texted a 6-digit code to •••• ••• 2671." in page(sms_sudo_client.get(VERIFY))
+    assert "We texted a 6-digit code to +1 •••-•••-2671." in page(sms_sudo_client.get(VERIFY))
     assert OutboxMessage.objects.filter(to=NUMBER, body__contains="111111").exists()
 
     confirmed = sms_sudo_client.post(VERIFY, {"code": "111111"})
@@ -215,10 +216,10 @@ def test_change_number_needs_current_then_new_number(sms_sudo_client, sms_user, 
     assert done.url == reverse("accounts:profile")
     assert SMSDevice.objects.get(user=sms_user).number == OTHER_NUMBER
     event = AuditEvent.objects.get(event_type=flows.NUMBER_CHANGED)
-    assert event.data == {"from": "•••• ••• 2671", "to": "•••• ••• 3456"}
+    assert event.data == {"from": "+1 •••-•••-2671", "to": "+44 •••• ••3456"}
     [email] = mail.outbox
     assert "changed" in email.subject
-    assert "•••• ••• 2671" in email.body and "•••• ••• 3456" in email.body
+    assert "+1 •••-•••-2671" in email.body and "+44 •••• ••3456" in email.body
 
 
 def test_new_number_page_is_closed_until_current_number_is_confirmed(sms_sudo_client, sms_user):
@@ -309,7 +310,7 @@ def test_disable_removes_number_codes_and_backup_codes(sms_sudo_client, sms_user
     assert not get_method("backup_codes").is_active_for(sms_user)
     sms_user.refresh_from_db()
     assert sms_user.preferred_mfa_method == ""
-    assert AuditEvent.objects.get(event_type=flows.DISABLED).data == {"to": "•••• ••• 2671"}
+    assert AuditEvent.objects.get(event_type=flows.DISABLED).data == {"to": "+1 •••-•••-2671"}
     assert AuditEvent.objects.filter(event_type="mfa.fallback_methods_destroyed").exists()
     assert [m.subject for m in mail.outbox] == ["Text Messages was turned off for your CallTrackingMetrics account"]
     assert "Text Messages was disabled." in page(sms_sudo_client.get(response.url))
@@ -348,10 +349,10 @@ def test_profile_lists_text_messages_and_texts_sent_masked(sms_sudo_client, sms_
 
     row = text[text.index('data-method="sms"'):]
     row = row[: row.index("</tr>")]
-    assert "Text Messages" in row and "•••• ••• 2671" in row and reverse("mfa:sms:manage") in row
+    assert "Text Messages" in row and "+1 •••-•••-2671" in row and reverse("mfa:sms:manage") in row
     section = text[text.index('id="texts-sent"'):]
     assert "Texts sent" in section
-    assert section.count("•••• ••• 2671") >= 3  # set-up, sign-in and re-authentication
+    assert section.count("+1 •••-•••-2671") >= 3  # set-up, sign-in and re-authentication
     assert "Sign-in" in section and "Re-authentication" in section and "Set-up" in section
     assert NUMBER not in text and "415-555-2671" not in text
 
@@ -388,3 +389,103 @@ def test_dev_outbox_lists_texts_under_debug_even_mid_sign_in(client, sms_user, d
 
 def test_dev_outbox_does_not_exist_without_debug(client, sms_user):
     assert client.get("/dev/sms-outbox/").status_code == 404
+
+
+# -- national numbers and the country beside them ----------------------------
+
+def agency_in(country: str, owner, *, name: str = "Agency"):
+    """An agency of ``owner`` working in ``country`` (no flow sets the country yet: its own field)."""
+    from agencies.flows import create_agency
+    from tests.conftest import ensure_plans
+
+    ensure_plans()
+    agency = create_agency(name=name, plan_code="growth", owner=owner)
+    agency.country = country
+    agency.save(update_fields=["country"])
+    return agency
+
+
+def test_us_agency_member_sets_up_a_national_number(sudo_client, user):
+    agency_in("US", user)
+
+    form = page(sudo_client.get(MANAGE))
+    assert '<option value="US" selected data-example="(201) 555-0123">United States (+1)</option>' in form
+    assert 'placeholder="(201) 555-0123"' in form
+    response = sudo_client.post(MANAGE, {"country": "US", "number": "(415) 555-2671"})
+
+    assert response.status_code == 302 and response.url == VERIFY
+    assert "We texted a 6-digit code to +1 415-555-2671." in page(sudo_client.get(VERIFY))
+    sudo_client.post(VERIFY, {"code": last_code(NUMBER)})
+    assert SMSDevice.objects.get(user=user).number == NUMBER
+
+
+def test_gb_agency_member_sets_up_a_national_number(sudo_client, user):
+    agency_in("GB", user)
+
+    form = page(sudo_client.get(MANAGE))
+    assert '<option value="GB" selected data-example="07400 123456">United Kingdom (+44)</option>' in form
+    assert 'placeholder="07400 123456"' in form
+    response = sudo_client.post(MANAGE, {"country": "GB", "number": "07400 123456"})
+
+    assert response.url == VERIFY
+    assert "We texted a 6-digit code to +44 7400 123456." in page(sudo_client.get(VERIFY))
+    assert texts_to(OTHER_NUMBER) == 1
+
+
+def test_number_with_plus_wins_over_the_selected_country(sudo_client, user):
+    agency_in("US", user)
+
+    response = sudo_client.post(MANAGE, {"country": "US", "number": "+44 7400 123456"})
+
+    assert response.url == VERIFY
+    assert "We texted a 6-digit code to +44 7400 123456." in page(sudo_client.get(VERIFY))
+
+
+def test_national_number_of_another_country_is_refused_clearly_and_keeps_the_choice(sudo_client, user):
+    agency_in("US", user)
+
+    response = sudo_client.post(MANAGE, {"country": "US", "number": "07400 123456"})
+
+    text = page(response)
+    assert response.status_code == 200
+    assert ("This is not a valid phone number in United States. Check it, or choose its country, "
+            "or start with + and the country code.") in text
+    assert 'value="07400 123456"' in text  # what was typed stays, to be corrected
+    assert OutboxMessage.objects.count() == 0 and not SMSChallenge.objects.filter(user=user).exists()
+
+
+def test_number_field_is_described_by_its_help_and_its_error(sudo_client):
+    text = page(sudo_client.get(MANAGE))
+    assert 'aria-describedby="id_number_helptext"' in text
+    assert 'id="id_number_helptext"' in text
+
+    refused = page(sudo_client.post(MANAGE, {"country": "US", "number": "415 555 267"}))
+
+    assert 'aria-describedby="id_number_helptext id_number_error"' in refused
+    assert 'id="id_number_helptext"' in refused and 'id="id_number_error"' in refused
+    assert 'aria-invalid="true"' in refused
+    assert refused.count("This is not a valid phone number in United States.") == 1  # said once
+
+
+def test_country_defaults_to_the_browsers_region_without_an_agency(client, user):
+    assert sign_in(client, user, code=None).status_code == 302
+    assert reauthenticate(client, user).status_code == 302
+
+    text = page(client.get(MANAGE, HTTP_ACCEPT_LANGUAGE="en-GB,en;q=0.8"))
+
+    assert '<option value="GB" selected data-example="07400 123456">' in text
+
+
+def test_bad_new_number_in_a_change_leaves_the_current_number(sms_sudo_client, sms_user, next_codes):
+    next_codes("111111", "222222")
+    sms_sudo_client.post(reverse("mfa:sms:change_start"))
+    confirmed = sms_sudo_client.post(VERIFY, {"code": "111111"})
+
+    response = sms_sudo_client.post(confirmed.url, {"country": "US", "number": "020 7946 0000"})
+
+    assert response.status_code == 200
+    assert "This is not a valid phone number in United States." in page(response)
+    assert SMSDevice.objects.get(user=sms_user).number == NUMBER
+    assert sms_sudo_client.post(confirmed.url, {"country": "GB", "number": "020 7946 0000"}).status_code == 200
+    assert SMSDevice.objects.get(user=sms_user).number == NUMBER
+    assert texts_to(OTHER_NUMBER) == 0
