@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from accounts.client import describe_browser
 
@@ -264,7 +264,8 @@ def _sign_in_failed(words: Words) -> str:
 
 def _sign_in_throttled(words: Words) -> str:
     seconds = words.data.get("retry_after")
-    wait = _("for %(seconds)s seconds") % {"seconds": seconds} if seconds else ""
+    wait = ngettext("for %(seconds)s second", "for %(seconds)s seconds", int(seconds)) % {"seconds": seconds} \
+        if seconds else ""
     if words.event.target_user_id is None and not words.event.attempted_email:
         return words.fmt(_("Sign-in attempts were paused %(wait)s (too many tries)"), wait=wait)
     return words.fmt(_("Sign-in attempts as %(target)s were paused %(wait)s (too many tries)"), wait=wait)
@@ -301,10 +302,18 @@ def _browsers_revoked(words: Words) -> str:
     count = int(words.data.get("count", 0) or 0)
     reason = _BROWSER_REVOKE_REASONS.get(words.data.get("reason", ""))
     line = words.own_or_other(
-        _("%(actor)s stopped trusting %(count)s browser(s)"),
-        _("%(actor)s stopped trusting %(count)s browser(s) of %(target)s"), count=count)
+        ngettext("%(actor)s stopped trusting %(count)s browser", "%(actor)s stopped trusting %(count)s browsers",
+                 count),
+        ngettext("%(actor)s stopped trusting %(count)s browser of %(target)s",
+                 "%(actor)s stopped trusting %(count)s browsers of %(target)s", count), count=count)
     return f"{line} ({reason})" if reason else line
 
+
+# A channel's name in a line ("A message (email) to ..."); another channel is shown by its key.
+_CHANNEL_WORDS = {
+    "email": gettext_lazy("email"),
+    "sms": gettext_lazy("SMS"),
+}
 
 _DELIVERY_WORDS = {
     "failed": gettext_lazy("was refused"),
@@ -316,6 +325,7 @@ _DELIVERY_WORDS = {
 def _delivery(state: str) -> Callable[[Words], str]:
     def line(words: Words) -> str:
         channel = words.data.get("channel", "") or "email"
+        channel = str(_CHANNEL_WORDS.get(channel, channel))
         return words.fmt(_("A message (%(channel)s) to %(target)s %(outcome)s"),
                          channel=channel, outcome=_DELIVERY_WORDS[state])
     return line

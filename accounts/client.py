@@ -2,6 +2,7 @@
 import ipaddress
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 
 from accounts.app_settings import app_settings
 
@@ -47,15 +48,18 @@ def user_agent(request: HttpRequest) -> str:
 
 
 def describe_browser(user_agent_string: str) -> str:
-    """Return a short "Browser on OS" label for a User-Agent, for activity lists."""
+    """Return a short "Browser on OS" label for a User-Agent, for activity lists.
+
+    In the active language; a stored label (a trusted browser's) keeps the words it was written in.
+    """
     ua = user_agent_string or ""
     browser = next(
         (label for token, label in (
             ("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"),
-            ("HeadlessChrome/", "Chrome (headless)"), ("Chrome/", "Chrome"),
+            ("HeadlessChrome/", _("Chrome (headless)")), ("Chrome/", "Chrome"),
             ("Safari/", "Safari"), ("curl/", "curl"),
         ) if token in ua),
-        "Unknown browser",
+        _("Unknown browser"),
     )
     system = next(
         (label for token, label in (
@@ -64,4 +68,4 @@ def describe_browser(user_agent_string: str) -> str:
         ) if token in ua),
         "",
     )
-    return f"{browser} on {system}" if system else browser
+    return _("%(browser)s on %(system)s") % {"browser": browser, "system": system} if system else browser

@@ -1,6 +1,6 @@
 """The agencies app's audit events in words (loaded from AgenciesConfig.ready)."""
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from accounts.audit_events import ADMINISTRATION, POLICY, SIGN_IN, Words, method_name, register_event
 from agencies.flows import MEMBER_METHOD_RESET, TWO_FACTOR_POLICY_CHANGED
@@ -30,11 +30,11 @@ def _methods(value) -> str:
 
 
 def _days(value) -> str:
-    return _("%(count)s days") % {"count": value}
+    return ngettext("%(count)s day", "%(count)s days", int(value)) % {"count": value}
 
 
 def _minutes(value) -> str:
-    return _("%(count)s minutes") % {"count": value}
+    return ngettext("%(count)s minute", "%(count)s minutes", int(value)) % {"count": value}
 
 
 # key -> (name in the line, how a value reads)
@@ -58,6 +58,11 @@ def _policy_change(name: str, render, before, after) -> str:
                                render(after) if after is not None else missing)
 
 
+def _grace_line(days) -> str:
+    return ngettext("%(actor)s required two-factor authentication (grace %(days)s day)",
+                    "%(actor)s required two-factor authentication (grace %(days)s days)", int(days))
+
+
 def _policy_changed(words: Words) -> str:
     data = words.data
     if "before" not in data:
@@ -66,8 +71,7 @@ def _policy_changed(words: Words) -> str:
     changed = [key for key in POLICY_KEYS if before.get(key) != after.get(key) and key in after]
     head = ""
     if "required" in changed:
-        head = (words.fmt(_("%(actor)s required two-factor authentication (grace %(days)s days)"),
-                          days=after.get("grace_days", 0)) if after["required"]
+        head = (words.fmt(_grace_line(after.get("grace_days", 0)), days=after.get("grace_days", 0)) if after["required"]
                 else words.fmt(_("%(actor)s stopped requiring two-factor authentication")))
         changed = [key for key in changed if key not in ("required", "grace_days")]
     parts = "; ".join(_policy_change(str(_POLICY_WORDS[key][0]), _POLICY_WORDS[key][1], before.get(key), after.get(key))
@@ -85,11 +89,12 @@ def _policy_changed_before_round_two(words: Words) -> str:
     """Rows written before the policy had more than on/off: {"required", "grace_days", "previously_required"}."""
     data = words.data
     if data.get("required"):
-        line = words.fmt(_("%(actor)s required two-factor authentication (grace %(days)s days)"),
-                         days=data.get("grace_days", 0))
+        line = words.fmt(_grace_line(data.get("grace_days", 0)), days=data.get("grace_days", 0))
         if data.get("previously_required"):
-            line = words.fmt(_("%(actor)s kept two-factor authentication required (grace %(days)s days)"),
-                             days=data.get("grace_days", 0))
+            days = data.get("grace_days", 0)
+            line = words.fmt(ngettext("%(actor)s kept two-factor authentication required (grace %(days)s day)",
+                                      "%(actor)s kept two-factor authentication required (grace %(days)s days)",
+                                      int(days)), days=days)
         return line
     if data.get("previously_required"):
         return words.fmt(_("%(actor)s stopped requiring two-factor authentication"))
@@ -98,7 +103,7 @@ def _policy_changed_before_round_two(words: Words) -> str:
 
 def _hours(words: Words) -> str:
     hours = words.data.get("lifetime_hours")
-    return _(" (valid %(hours)s hours)") % {"hours": hours} if hours else ""
+    return ngettext(" (valid %(hours)s hour)", " (valid %(hours)s hours)", int(hours)) % {"hours": hours} if hours else ""
 
 
 def register() -> None:

@@ -1,5 +1,6 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from agencies.models import MAX_GRACE_DAYS, STEP_UP_MINUTES_RANGE, TRUSTED_BROWSER_DAYS_RANGE, Agency
 from agencies.selectors import BLOCKED, DUE, SET_UP
@@ -12,7 +13,9 @@ class ManageUsersFilterForm(forms.Form):
     without_two_factor = forms.BooleanField(label=_("2FA not enabled"), required=False)
     standing = forms.ChoiceField(
         label=_("Two-factor status"), required=False,
-        choices=[("", _("All")), (SET_UP, _("Set up")), (DUE, _("Due")), (BLOCKED, _("Blocked"))],
+        # A context: "Set up" is also a button elsewhere, a verb in other languages.
+        choices=[("", _("All")), (SET_UP, pgettext_lazy("two-factor status", "Set up")), (DUE, _("Due")),
+                 (BLOCKED, _("Blocked"))],
     )
 
 
@@ -110,7 +113,9 @@ class SecurityLogFilterForm(forms.Form):
     event_type = forms.ChoiceField(label=_("Event"), required=False)
     date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
                                 error_messages={"invalid": _("Enter the “From” date as YYYY-MM-DD.")})
-    date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
+    # A context: "To" is also a recipient elsewhere ("Para"), not the end of a range.
+    date_to = forms.DateField(label=pgettext_lazy("date range", "To"), required=False,
+                              widget=forms.DateInput(attrs={"type": "date"}),
                               error_messages={"invalid": _("Enter the “To” date as YYYY-MM-DD.")})
 
     def __init__(self, *args, event_types: list[tuple[str, list[tuple[str, str]]]],
