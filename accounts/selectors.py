@@ -8,7 +8,7 @@ from accounts.app_settings import app_settings
 from accounts.client import describe_browser
 from accounts.models import AuditEvent
 from mfa import policy
-from mfa.registry import all_methods, default_method
+from mfa.registry import all_methods, default_method, get_method
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,30 @@ def profile_methods(user) -> list[MethodRow]:
             allowed=allowed,
         ))
     return rows
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """The method "Set up two-factor authentication" marks "Recommended", among those it offers."""
+
+    key: str = ""
+    #: Recommended instead when this browser cannot use ``key`` (a passkey without
+    #: WebAuthn): the page holds it hidden and mfa/webauthn/webauthn.js reveals it.
+    fallback_key: str = ""
+
+
+def recommended_set_up(rows: list[MethodRow]) -> Recommendation:
+    """Recommend a passkey (phishing-resistant) when offered, else an app (no cost per code), else the first.
+
+    ``rows`` are the methods the agency allows, so a refused method is never recommended.
+    """
+    methods = [method for method in (get_method(row.key) for row in rows) if method is not None]
+    app = next((m for m in methods if not m.phishing_resistant and not m.costs_per_challenge),
+               next((m for m in methods if not m.phishing_resistant), None))
+    passkey = next((m for m in methods if m.phishing_resistant), None)
+    if passkey is not None:
+        return Recommendation(key=passkey.key, fallback_key=app.key if app is not None else "")
+    return Recommendation(key=app.key if app is not None else "")
 
 
 def _method_label(key: str) -> str:

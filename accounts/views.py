@@ -29,7 +29,7 @@ from accounts.forms import (
     SignInForm,
 )
 from accounts.ratelimit import DatabaseLimit
-from accounts.selectors import profile_methods, recent_sign_in_activity
+from accounts.selectors import profile_methods, recent_sign_in_activity, recommended_set_up
 from mfa import policy as mfa_policy
 from mfa.challenge import choose_method, refused_method_message
 from mfa.registry import get_method, methods_signing_in_without_user
@@ -496,8 +496,10 @@ def two_factor_required_view(request: HttpRequest) -> HttpResponse:
     """"Set up two-factor authentication": where the agency policy sends a user without an allowed method."""
     rows = [row for row in profile_methods(request.user) if row.is_primary]
     requirement = mfa_policy.requirement(request.user)
+    offered = [row for row in rows if row.allowed]
     return render(request, "accounts/two_factor_required.html", {
-        "methods": [row for row in rows if row.allowed],
+        "methods": offered,
+        "recommended": recommended_set_up(offered),
         # The user's methods the policy refuses: why they are asked again.
         "refused": [str(row.label) for row in rows if row.is_active and not row.allowed],
         "restricted": requirement.required and requirement.allowed_methods is not None,

@@ -19,6 +19,7 @@ SETTINGS_ENTRIES: list[tuple[str, str, frozenset[str]]] = [
     (_("Manage Users"), "settings:manage_users", frozenset({Role.OWNER, Role.ADMIN})),
     (_("Parent Settings › Security"), "agencies:security_policy", frozenset({Role.OWNER})),
     (_("Security Log"), "settings:security_log", frozenset({Role.OWNER, Role.ADMIN})),
+    (_("Plans"), "settings:plans", frozenset({Role.OWNER, Role.ADMIN})),
 ]
 
 

@@ -1,5 +1,7 @@
 """What an agency's plan includes. Plans are rows: ask for a capability, never a plan name."""
-from agencies.models import Agency
+from django.db.models import QuerySet
+
+from agencies.models import Agency, Plan
 
 
 def plan_allows_required_two_factor(agency: Agency) -> bool:
@@ -10,3 +12,8 @@ def plan_allows_required_two_factor(agency: Agency) -> bool:
     counts at once, even for an Agency instance loaded earlier.
     """
     return Agency.objects.filter(pk=agency.pk, plan__allows_required_two_factor=True).exists()
+
+
+def all_plans() -> QuerySet[Plan]:
+    """Return every plan, in the order they were created (Starter, Growth, Connect), for Settings > Plans."""
+    return Plan.objects.order_by("pk")

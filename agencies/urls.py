@@ -1,7 +1,7 @@
 """Agency Settings pages.
 
 Two namespaces: "settings" for pages that only list (Manage Users, Edit,
-Security Log), and "agencies" for sensitive administration, where every view
+Security Log, Plans), and "agencies" for sensitive administration, where every view
 sits behind step-up re-authentication (tests/test_sensitive_urls.py checks).
 """
 from django.urls import include, path
@@ -12,6 +12,7 @@ settings_patterns = ([
     path("<int:agency_id>/users/", views.manage_users_view, name="manage_users"),
     path("<int:agency_id>/users/<int:user_id>/", views.edit_user_view, name="edit_user"),
     path("<int:agency_id>/security-log/", views.security_log_view, name="security_log"),
+    path("<int:agency_id>/plans/", views.plans_view, name="plans"),
 ], "settings")
 
 admin_patterns = ([

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.reauth import reauthentication_required
 from accounts.selectors import profile_methods
-from agencies import flows, permissions, selectors
+from agencies import flows, permissions, plans, selectors
 from agencies.forms import ManageUsersFilterForm, SecurityLogFilterForm, SecurityPolicyForm
 from agencies.models import Agency
 from mfa.backup_codes import flows as backup_codes
@@ -233,6 +233,16 @@ def security_policy_view(request: HttpRequest, agency_id: int) -> HttpResponse:
             return redirect("agencies:security_policy", agency_id=agency.pk)
     return render(request, "agencies/security_policy.html", context,
                   status=400 if request.method == "POST" else 200)
+
+
+# --- Settings > Plans (read-only: what each plan includes) ------------------
+
+@login_required
+@never_cache
+def plans_view(request: HttpRequest, agency_id: int) -> HttpResponse:
+    """The plans and whether each lets the Owner require two-factor, this agency's marked."""
+    agency = permissions.get_agency_for_manager_or_404(request.user, agency_id)
+    return render(request, "agencies/plans.html", {"agency": agency, "plans": plans.all_plans()})
 
 
 # --- Settings > Security Log ------------------------------------------------

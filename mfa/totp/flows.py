@@ -40,7 +40,8 @@ class SetupDetails:
 
     setup_id: str
     key: str  # grouped in fours for typing
-    uri: str
+    plain_key: str  # the same key without spaces, for "Copy": some apps refuse the spaces
+    uri: str  # otpauth://, what the QR code encodes and "Open in authenticator app" opens
     qr_svg: str
     expires_at: object
     replacing: bool
@@ -75,7 +76,8 @@ def setup_details(device: TOTPDevice, *, user) -> SetupDetails:
     uri = otp.provisioning_uri(device.secret, account=user.email, issuer=app_settings.ISSUER,
                                digits=device.digits, step=device.step)
     return SetupDetails(
-        setup_id=device.setup_id, key=otp.grouped(device.secret), uri=uri, qr_svg=otp.qr_svg(uri),
+        setup_id=device.setup_id, key=otp.grouped(device.secret), plain_key=device.secret, uri=uri,
+        qr_svg=otp.qr_svg(uri),
         expires_at=device.expires_at,
         replacing=TOTPDevice.objects.filter(user=user, confirmed=True).exists(),
     )

@@ -146,3 +146,13 @@ def test_manage_users_hides_edit_for_a_member_who_owns_another_agency(client, ac
     assert reverse("settings:edit_user", args=[acme.agency.pk, acme.bob.pk]) not in page
     assert reverse("settings:edit_user", args=[acme.agency.pk, acme.alice.pk]) in page
     assert client.get(reverse("settings:edit_user", args=[acme.agency.pk, acme.bob.pk])).status_code == 404
+
+
+def test_manage_users_compliance_line_is_singular_for_one_user(client, solo):
+    add_fake_device(solo.owner)
+    assert sign_in(client, solo.owner).status_code == 302
+
+    page = client.get(manage_users_url(solo.agency)).content.decode()
+
+    assert "1 of 1 user has two-factor authentication" in page
+    assert "users have" not in page

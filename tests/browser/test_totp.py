@@ -33,7 +33,7 @@ def test_enrol_google_authenticator_by_qr_code_then_sign_in_with_it(page, user, 
     # A sensitive area, but the sign-in just now counts as the step-up.
     expect(page.get_by_role("heading", name="Google Authenticator")).to_be_visible()
     expect(page.get_by_role("link", name="Microsoft Authenticator")).to_have_attribute(
-        "href", "https://www.microsoft.com/en-US/store/apps/Authenticator/9WZDNCRFJ3RJ")
+        "href", "https://www.microsoft.com/en-us/security/mobile-authenticator-app")
     page.get_by_role("button", name="Set up Google Authenticator").click()
 
     expect(page.get_by_role("heading", name="Set up Google Authenticator")).to_be_visible()
@@ -44,6 +44,8 @@ def test_enrol_google_authenticator_by_qr_code_then_sign_in_with_it(page, user, 
     shown_key = page.locator("#totp-key").inner_text()
     assert shown_key.replace(" ", "") == authenticator.secret
     assert re.fullmatch(r"([A-Z2-7]{4} ){7}[A-Z2-7]{4}", shown_key)
+    # On the same phone: the link opens the app with the very address the QR code holds.
+    expect(page.get_by_role("link", name="Open in authenticator app")).to_have_attribute("href", uri)
 
     code = page.get_by_label("Code", exact=True)
     expect(code).to_have_attribute("autocomplete", "one-time-code")
@@ -74,3 +76,18 @@ def test_enrol_google_authenticator_by_qr_code_then_sign_in_with_it(page, user, 
 
     assert page.url.endswith("/account/profile/")
     expect(page.locator("#sign-in-activity")).to_contain_text("Google Authenticator")
+
+
+def test_setup_copy_key_puts_the_key_on_the_clipboard(page, user):
+    sign_in_page(page, user.email, code=None)
+    page.locator('tr.method-row[data-method="totp"]').get_by_role("link", name="Add/Edit").click()
+    page.get_by_role("button", name="Set up Google Authenticator").click()
+    expect(page.get_by_role("heading", name="Set up Google Authenticator")).to_be_visible()
+    secret = pyotp.parse_uri(page.get_by_role("link", name="Open in authenticator app").get_attribute("href")).secret
+
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.get_by_role("button", name="Copy key").click()
+
+    expect(page.get_by_role("status").filter(has_text="Key copied")).to_be_visible()
+    assert page.evaluate("navigator.clipboard.readText()") == secret
+    assert page.locator("#totp-key").inner_text().replace(" ", "") == secret

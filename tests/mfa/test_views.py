@@ -63,7 +63,8 @@ def test_chooser_for_user_without_method_lists_every_method_with_its_add_edit(re
 
 def test_chooser_add_edit_opens_the_method_set_up(reauthenticated_client):
     row = method_row(html(reauthenticated_client.get(CHOOSER)), "totp")
-    link = re.search(r'<a class="button" href="([^"]+)">Add/Edit</a>', row).group(1)
+    link = re.search(r'<a class="button" href="([^"]+)">Add/Edit<span class="visually-hidden"> Google Authenticator</span></a>',
+                     row).group(1)
 
     assert "Set up Google Authenticator" in html(reauthenticated_client.get(link))
 

@@ -89,10 +89,15 @@ def test_profile_add_edit_opens_the_manage_page(signed_in_client):
 
 # -- enrolment -----------------------------------------------------------------
 
-def test_manage_page_links_to_the_apps_as_the_seed_does(reauthenticated_client):
+def test_manage_page_links_to_the_apps_of_today(reauthenticated_client):
+    """The seed's Google link stays; Blackberry and Windows Phone, long gone, are not offered."""
     html = reauthenticated_client.get(MANAGE).content.decode()
-    assert "https://support.google.com/accounts/answer/1066447?hl=en" in html
-    assert "https://www.microsoft.com/en-US/store/apps/Authenticator/9WZDNCRFJ3RJ" in html
+    links = dict((unescape(text), unescape(href)) for href, text in re.findall(r'<a href="([^"]*)"[^>]*>([^<]*)</a>', html))
+    assert links["Google Authenticator"] == "https://support.google.com/accounts/answer/1066447?hl=en"
+    assert links["Microsoft Authenticator"] == "https://www.microsoft.com/en-us/security/mobile-authenticator-app"
+    assert links["1Password"].startswith("https://1password.com/")
+    assert links["Authy"].startswith("https://authy.com/")
+    assert "Blackberry" not in html and "Windows Phone" not in html
     assert "Set up Google Authenticator" in html
 
 
@@ -106,7 +111,10 @@ def test_enrol_end_to_end_turns_google_authenticator_on(reauthenticated_client, 
     assert otp.qr_svg(uri) in html  # the QR code carries exactly the otpauth URI, inline
     assert otp.grouped(pending.secret) in html
     assert "<img" not in html
-    assert not any(pending.secret in unescape(url) for url in re.findall(r'(?:href|src|action)="([^"]*)"', html))
+    # No address the browser fetches carries the secret (no QR image URL, no query string):
+    # only the otpauth: link, which hands it to the app on this device and reaches no server.
+    urls = [unescape(url) for url in re.findall(r'(?:href|src|action)="([^"]*)"', html)]
+    assert [url for url in urls if pending.secret in url] == [uri]
     assert not events(flows.TOTP_ENABLED).exists()
 
     with django_capture_on_commit_callbacks(execute=True):
