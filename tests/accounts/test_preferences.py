@@ -2,6 +2,7 @@
 import re
 
 from django.conf import settings
+from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone, translation
 
@@ -176,3 +177,20 @@ def test_set_language_refuses_a_next_url_off_the_site(client, db):
     response = client.post(reverse("set_language"), {"language": "es", "next": "https://evil.example/"})
 
     assert response.status_code == 302 and response.url == "/"
+
+
+def test_agency_zone_is_read_from_the_database_once_then_from_the_cache(client, acme):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def zone_reads(queries) -> int:
+        return sum(q["sql"].startswith('SELECT "agencies_agency"."time_zone"') for q in queries.captured_queries)
+
+    sign_in(client, acme.bob)
+    cache.clear()  # the cached answer from signing in
+    with CaptureQueriesContext(connection) as first:
+        client.get(PROFILE)
+    with CaptureQueriesContext(connection) as second:
+        client.get(PROFILE)
+
+    assert (zone_reads(first), zone_reads(second)) == (1, 0)
