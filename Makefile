@@ -11,7 +11,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/ctm_auth
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 PYTEST_ARGS ?=
 
-.PHONY: run test test-sqlite test-postgres install system-deps services bench screenshots clean
+.PHONY: run test test-sqlite test-postgres install messages system-deps services bench screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,7 +20,16 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
+# The Spanish catalogs are compiled in place (*.mo are build output, not in
+# git); without gettext the pages stay in English.
 install: $(STAMP)
+	@if command -v msgfmt >/dev/null; then $(BIN)/python manage.py compilemessages --ignore=$(VENV) -v 0; \
+	  else echo "gettext is missing (make system-deps): pages stay in English"; fi
+
+# Every string of the code translated in every catalog, none fuzzy, and the
+# catalogs compile (scripts/check_messages.sh works on a copy of the tree).
+messages: install system-deps
+	scripts/check_messages.sh
 
 # The outbox worker (manage.py outbox_worker) sends emails and texts beside
 # runserver; it stops with it.
@@ -34,11 +43,12 @@ run: install
 	  $(BIN)/python manage.py runserver 127.0.0.1:8000
 
 # Debian packages the tests need: chromium for the browser tests, zbar-tools
-# to read QR codes off the page as a phone would.
+# to read QR codes off the page as a phone would, gettext for the catalogs.
 system-deps:
 	@missing=""; \
 	test -x /usr/bin/chromium || missing="$$missing chromium"; \
 	command -v zbarimg >/dev/null || missing="$$missing zbar-tools"; \
+	command -v msgfmt >/dev/null || missing="$$missing gettext"; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	command -v pg_ctlcluster >/dev/null || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
@@ -59,6 +69,7 @@ services: system-deps
 	  for i in $$(seq 30); do redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && break; sleep 1; done; }
 
 test: install services
+	$(MAKE) --no-print-directory messages
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgres
 

@@ -79,6 +79,14 @@ class AppSettings(PrefixedSettings):
         """The trust cookie's name; "__Host-" is put in front when SESSION_COOKIE_SECURE is on."""
         return self._setting("TRUSTED_BROWSER_COOKIE_NAME", "ctm_trusted_browser")
 
+    # --- preferences (accounts.preferences) -----------------------------------
+
+    @property
+    def AGENCY_TIME_ZONE(self) -> str:
+        """Dotted path of ``f(user) -> str``: the zone of the user's agency ("" for none), used when the
+        user chose none. Empty: the site's TIME_ZONE."""
+        return self._setting("AGENCY_TIME_ZONE", "agencies.preferences.agency_time_zone")
+
     # --- the outbox (accounts.delivery) ---------------------------------------
 
     @property

@@ -1,11 +1,13 @@
 """Forms only validate; the flows act."""
 from django import forms
+from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core import validators
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts.models import User
+from accounts.preferences import time_zone_names
 
 # Bounds on what we accept at sign-in, so absurd input is refused before any
 # hashing work is spent on it.
@@ -93,6 +95,31 @@ class ProfileForm(forms.ModelForm):
         model = User
         fields = ["name"]
         widgets = {"name": forms.TextInput(attrs={"autocomplete": "name"})}
+
+
+class PreferencesForm(forms.ModelForm):
+    """The Profile's Preferences: language and time zone, each blank to follow someone else.
+
+    Blank language follows the browser; blank time zone follows the agency
+    (its zone is named in the choice). Any other value must be one of the
+    choices, so a forged zone or language is refused with a message.
+    """
+
+    language = forms.ChoiceField(label=_("Language"), required=False, error_messages={
+        "invalid_choice": _("Choose a language from the list.")})
+    time_zone = forms.ChoiceField(label=_("Time zone"), required=False, error_messages={
+        "invalid_choice": _("Choose a time zone from the list.")})
+
+    class Meta:
+        model = User
+        fields = ["language", "time_zone"]
+
+    def __init__(self, *args, agency_time_zone: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["language"].choices = [("", _("Browser's language")), *settings.LANGUAGES]
+        follow = (_("Agency's time zone (%(zone)s)") % {"zone": agency_time_zone} if agency_time_zone
+                  else _("The site's time zone (%(zone)s)") % {"zone": settings.TIME_ZONE})
+        self.fields["time_zone"].choices = [("", follow), *((name, name) for name in sorted(time_zone_names()))]
 
 
 class SetPasswordForm(forms.Form):

@@ -1,16 +1,23 @@
 """The one way we email a user about their account: templated, through the outbox."""
 from django.template.loader import render_to_string
 
-from accounts import delivery
+from accounts import delivery, preferences
 from accounts.app_settings import app_settings
 from accounts.models import Delivery
 from ctm_auth import clock
 
 
-def render(template_prefix: str, context: dict) -> dict:
-    """Return the email's subject (one line) and body from ``<prefix>_subject.txt`` and ``_message.txt``."""
-    subject = " ".join(render_to_string(f"{template_prefix}_subject.txt", context).split())
-    return {"subject": subject, "body": render_to_string(f"{template_prefix}_message.txt", context)}
+def render(template_prefix: str, context: dict, *, time_zone: str | None = None) -> dict:
+    """Return the email's subject (one line) and body from ``<prefix>_subject.txt`` and ``_message.txt``.
+
+    Written in the recipient's (``context["user"]``) language and time zone,
+    not the request's: an administrator's action, or a beat job, emails
+    people who read another language. ``time_zone`` stands in for the
+    agency's zone when the caller knows it (a bulk send to one agency).
+    """
+    with preferences.recipient(context["user"], time_zone=time_zone):
+        subject = " ".join(render_to_string(f"{template_prefix}_subject.txt", context).split())
+        return {"subject": subject, "body": render_to_string(f"{template_prefix}_message.txt", context)}
 
 
 def base_context(user) -> dict:

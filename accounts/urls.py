@@ -12,6 +12,7 @@ urlpatterns = [
     path("logout/", views.logout_view, name="logout"),
     path("reauthenticate/", views.reauthenticate_view, name="reauthenticate"),
     path("profile/", views.profile_view, name="profile"),
+    path("profile/preferences/", views.preferences_view, name="preferences"),
     path("sessions/<int:session_id>/sign-out/", views.session_sign_out_view, name="session_sign_out"),
     path("sessions/sign-out-others/", views.other_sessions_sign_out_view, name="other_sessions_sign_out"),
     path("trusted-browsers/<int:browser_id>/revoke/", views.trusted_browser_revoke_view,

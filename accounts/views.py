@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
+from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -16,11 +17,12 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import audit, flows, password_reset, reauth, sessions, signin, trusted_browsers
+from accounts import audit, flows, password_reset, preferences, reauth, sessions, signin, trusted_browsers
 from accounts.app_settings import app_settings
 from accounts.forms import (
     PasswordChangeForm,
     PasswordResetRequestForm,
+    PreferencesForm,
     ProfileForm,
     ReauthenticationForm,
     ReauthenticationWithCodeForm,
@@ -28,6 +30,8 @@ from accounts.forms import (
     SignInCodeForm,
     SignInForm,
 )
+from accounts.middleware import set_language_cookie
+from accounts.models import User
 from accounts.ratelimit import DatabaseLimit
 from accounts.selectors import profile_methods, recent_sign_in_activity, recommended_set_up
 from mfa import policy as mfa_policy
@@ -354,17 +358,45 @@ def _check_reauthentication(request: HttpRequest, form, method) -> str | None:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def profile_view(request: HttpRequest) -> HttpResponse:
-    """Account Details > Profile: name, email, password and Multi-Factor Methods."""
+    """Account Details > Profile: name, email, password, Preferences and Multi-Factor Methods."""
     form = ProfileForm(request.POST or None, instance=request.user)
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, _("Your profile was updated."))
         return redirect("accounts:profile")
+    return _profile_page(request, form=form, preferences_form=_preferences_form(request))
+
+
+@login_required
+@never_cache
+@require_POST
+def preferences_view(request: HttpRequest) -> HttpResponse:
+    """The Profile's Preferences: save the language and time zone, and the language cookie (as set_language)."""
+    # The form edits a copy: refused input must not reach the page's own request.user.
+    form = _preferences_form(request, data=request.POST, instance=User.objects.get(pk=request.user.pk))
+    if not form.is_valid():
+        return _profile_page(request, form=ProfileForm(instance=request.user), preferences_form=form, status=400)
+    user = form.save()
+    if user.language:  # this message is in the new language already
+        translation.activate(user.language)
+    messages.success(request, _("Your preferences were saved."))
+    response = redirect(_profile_section("preferences"))
+    set_language_cookie(response, user.language)
+    return response
+
+
+def _preferences_form(request: HttpRequest, **kwargs) -> PreferencesForm:
+    return PreferencesForm(instance=kwargs.pop("instance", request.user),
+                           agency_time_zone=preferences.agency_time_zone(request.user), **kwargs)
+
+
+def _profile_page(request: HttpRequest, *, form, preferences_form, status: int = 200) -> HttpResponse:
     return render(request, "accounts/profile.html", {
         "form": form,
+        "preferences_form": preferences_form,
         "methods": profile_methods(request.user),
         "activity": recent_sign_in_activity(request.user),
-    })
+    }, status=status)
 
 
 @login_required

@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.functional import lazy
 from django.utils.text import get_text_list
 from django.utils.translation import gettext as _
 
@@ -262,7 +263,8 @@ def announce_policy(agency: Agency, *, required: bool, allowed: frozenset[str] |
     context = {"agency": agency, "deadline": deadline if deadline and deadline > clock.now() else None,
                **_set_up_context(agency)}
     messages = [
-        (user, user.email, notify.render(template, {**notify.base_context(user), **context}))
+        (user, user.email, notify.render(template, {**notify.base_context(user), **context},
+                                         time_zone=agency.time_zone))
         for user in users
     ]
     return delivery.enqueue_many(channel="email", kind=template, messages=messages,
@@ -270,11 +272,19 @@ def announce_policy(agency: Agency, *, required: bool, allowed: frozenset[str] |
                                  batch_size=app_settings.POLICY_EMAIL_BATCH_SIZE)
 
 
+def _methods_text(labels: list) -> str:
+    return get_text_list([str(label) for label in labels], _("or"))
+
+
+_methods_text = lazy(_methods_text, str)
+
+
 def _set_up_context(agency: Agency) -> dict:
     """What the policy emails say about setting up: the allowed methods and the link."""
     allowed = selectors.allowed_keys(agency.allowed_methods)
-    labels = [str(method.label) for method in selectors.primary_methods() if method.key in allowed]
-    return {"allowed_method_labels": labels, "allowed_methods_text": get_text_list(labels, _("or")),
+    # Lazy: each email spells them in its recipient's language (notify.render).
+    labels = [method.label for method in selectors.primary_methods() if method.key in allowed]
+    return {"allowed_method_labels": labels, "allowed_methods_text": _methods_text(labels),
             "set_up_url": app_settings.SITE_URL + reverse("accounts:two_factor_required")}
 
 
@@ -314,7 +324,8 @@ def _remind(agency: Agency, *, days_before: int) -> int:
         context = {"agency": agency, "days_left": days_before, "deadline": agency.two_factor_deadline,
                    **_set_up_context(agency)}
         messages = [
-            (user, user.email, notify.render(POLICY_REMINDER, {**notify.base_context(user), **context}))
+            (user, user.email, notify.render(POLICY_REMINDER, {**notify.base_context(user), **context},
+                                             time_zone=agency.time_zone))
             for user in users if user.pk in mine
         ]
         return delivery.enqueue_many(channel="email", kind=POLICY_REMINDER, messages=messages,
@@ -324,10 +335,10 @@ def _remind(agency: Agency, *, days_before: int) -> int:
 
 # --- Tenants: agencies, subaccounts, memberships ---------------------------
 
-def create_agency(*, name: str, plan_code: str, owner) -> Agency:
+def create_agency(*, name: str, plan_code: str, owner, country: str = "US", time_zone: str = "UTC") -> Agency:
     """Create an agency with its Owner's membership, in one transaction."""
     with transaction.atomic():
-        agency = Agency(name=name, plan=Plan.objects.get(code=plan_code))
+        agency = Agency(name=name, plan=Plan.objects.get(code=plan_code), country=country, time_zone=time_zone)
         agency.full_clean()
         agency.save()
         add_member(agency=agency, user=owner, role=Role.OWNER)

@@ -8,7 +8,8 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django_otp.models import Device
 
-from agencies.models import Membership
+from agencies import preferences
+from agencies.models import Agency, Membership
 from agencies.policy import forget_user
 
 
@@ -26,3 +27,15 @@ def _forget_after_commit(user_id: int | None) -> None:
 def device_or_membership_changed(sender, instance, **kwargs) -> None:
     if isinstance(instance, (Device, Membership)):
         _forget_after_commit(getattr(instance, "user_id", None))
+    if isinstance(instance, Membership):
+        preferences.forget_users([instance.user_id])
+        transaction.on_commit(lambda: preferences.forget_users([instance.user_id]), robust=True)
+
+
+@receiver(post_save, sender=Agency)
+def agency_changed(sender, instance: Agency, update_fields=None, created=False, **kwargs) -> None:
+    """Members who follow the agency's time zone see a new one at their next page."""
+    if created or (update_fields is not None and "time_zone" not in update_fields):
+        return
+    preferences.forget_agency(instance)
+    transaction.on_commit(lambda: preferences.forget_agency(instance), robust=True)

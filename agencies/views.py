@@ -8,8 +8,6 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.formats import date_format
-from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
@@ -20,6 +18,7 @@ from accounts.selectors import profile_methods
 from agencies import flows, permissions, plans, selectors
 from agencies.forms import ManageUsersFilterForm, SecurityLogFilterForm, SecurityPolicyForm
 from agencies.models import Agency
+from ctm_auth.dates import format_day
 from mfa.backup_codes import flows as backup_codes
 from mfa.backup_codes import selectors as backup_selectors
 from mfa.registry import active_methods, get_method
@@ -192,7 +191,7 @@ def _codes_shown(request: HttpRequest, agency: Agency, member, codes, *, generat
     """
     heading = _("Backup codes for %(name)s <%(email)s>, %(agency)s, generated %(when)s") % {
         "name": member.get_short_name(), "email": member.email, "agency": agency.name,
-        "when": date_format(localtime(codes.generated_at), "j F Y"),
+        "when": format_day(codes.generated_at),
     }
     return render(request, "agencies/member_backup_codes_shown.html", {
         "agency": agency, "member": member, "view": codes, "generated": generated, "heading": heading,
@@ -295,6 +294,7 @@ def _security_log_csv(agency: Agency, events) -> StreamingHttpResponse:
 
     def rows():
         yield writer.writerow(CSV_HEADER)
+        # Times stay ISO 8601 in UTC (not ctm_auth.dates): the file is read by scripts and spreadsheets.
         for event in events.iterator(chunk_size=500):
             row = selectors.log_row(event)
             yield writer.writerow([

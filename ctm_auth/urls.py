@@ -24,6 +24,7 @@ urlpatterns = [
     path("mfa/", include("mfa.urls")),
     path("settings/", include("agencies.urls")),
     path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),  # set_language: the language before signing in
     path("text-status/", include("mfa.sms.status_urls")),  # "Sending…" / "Sent" on the code pages
     path("dev/sms-outbox/", include("mfa.sms.dev_urls")),  # routes only when DEBUG (Dev SMS outbox)
 ]

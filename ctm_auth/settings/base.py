@@ -59,6 +59,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The signed-in user's language and time zone win over the browser's.
+    "accounts.middleware.PreferencesMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.SessionTimeoutMiddleware",
     "mfa.middleware.PartialSignInMiddleware",
@@ -87,6 +89,8 @@ TEMPLATES = [
                 "ctm_auth.context_processors.navigation",
                 "ctm_auth.context_processors.two_factor_banner",
             ],
+            # |when and |day: the one date format (ctm_auth.dates), on every template.
+            "builtins": ["accounts.templatetags.when"],
         },
     },
 ]
@@ -165,7 +169,11 @@ FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS", "")
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("es", "Español")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Read by pages before sign-in, and set from the Profile's language (accounts.middleware).
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = "UTC"
+# DATE_FORMAT and DATETIME_FORMAT per language: the one date format (ctm_auth.dates).
+FORMAT_MODULE_PATH = ["ctm_auth.formats"]
 USE_I18N = True
 USE_TZ = True
 

@@ -1,10 +1,10 @@
 """The temporary access pass as an MFA method: issued by an administrator, used once to sign in."""
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from ctm_auth.dates import format_when
 from mfa.access_pass import flows, gate
 from mfa.access_pass.models import AccessPass
 from mfa.base import ChallengeContext, Method, VerifyResult
@@ -32,7 +32,7 @@ class AccessPassMethod(Method):
         live = self.active_devices(user).first()
         if live is None:
             return ""
-        return _("valid until %(when)s") % {"when": formats.date_format(live.expires_at, "DATETIME_FORMAT")}
+        return _("valid until %(when)s") % {"when": format_when(live.expires_at)}
 
     def begin_challenge(self, request: HttpRequest, user, *, purpose: Purpose, resend: bool = False) -> ChallengeContext:
         if purpose != "sign_in":

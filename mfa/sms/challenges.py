@@ -124,7 +124,7 @@ def _store_code(request, *, user, purpose, binding, number, device, code, reserv
         row.delivery = delivery.enqueue(
             channel="sms", kind=f"sms:{purpose}", user=user, to=number, deadline=row.expires_at,
             payload={
-                "body": codes.message_body(code=code, host=_origin_host(request)),
+                "body": codes.message_body(code=code, host=_origin_host(request), user=user),
                 "challenge": row.pk, "purpose": purpose, "reservation": reservation.as_dict(),
                 "ip": client_ip(request), "user_agent": user_agent(request),
             },

@@ -7,10 +7,12 @@ code, so the million possible codes cannot be tried offline without the key.
 import hmac
 import re
 import secrets
+from contextlib import nullcontext
 
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext
 
+from accounts import preferences
 from mfa.sms.app_settings import app_settings
 
 CODE_DIGITS = 6
@@ -51,13 +53,16 @@ def normalize_code(raw: str) -> str | None:
     return candidate if _CODE.fullmatch(candidate) else None
 
 
-def message_body(*, code: str, host: str) -> str:
+def message_body(*, code: str, host: str, user=None) -> str:
     """Return the text, ending with the origin-bound line phones use to autofill the code.
 
-    The last line follows the WebOTP / "origin-bound one-time code" format,
-    ``@host #code``: iOS and Android offer the code only on that site.
+    In ``user``'s language (accounts.preferences), not the request's: step 2
+    has nobody signed in, and the text is read on their phone. The last line
+    follows the WebOTP / "origin-bound one-time code" format, ``@host #code``:
+    iOS and Android offer the code only on that site.
     """
-    first = gettext("Your %(product)s verification code is %(code)s.") % {
-        "product": app_settings.ISSUER, "code": code,
-    }
+    with preferences.recipient(user) if user is not None else nullcontext():
+        first = gettext("Your %(product)s verification code is %(code)s.") % {
+            "product": app_settings.ISSUER, "code": code,
+        }
     return f"{first}\n\n@{host} #{code}"

@@ -1,9 +1,9 @@
 """Google Authenticator as an MFA method (the registry's "totp")."""
 from django.db.models import QuerySet
-from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from ctm_auth.dates import format_day
 from mfa.base.method import ChallengeContext, Method, Purpose, VerifyResult
 from mfa.totp import flows
 from mfa.totp.app_settings import app_settings
@@ -26,7 +26,7 @@ class TOTPMethod(Method):
         device = flows.active_device(user)
         if device is None or device.confirmed_at is None:
             return ""
-        return _("set up %(date)s") % {"date": formats.date_format(device.confirmed_at, "DATE_FORMAT")}
+        return _("set up %(date)s") % {"date": format_day(device.confirmed_at)}
 
     def begin_challenge(self, request, user, *, purpose: Purpose, resend: bool = False) -> ChallengeContext:
         # Nothing to send: the code is on the user's phone already.

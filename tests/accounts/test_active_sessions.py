@@ -89,7 +89,7 @@ def test_profile_lists_two_signed_in_browsers_with_browser_ip_and_this_session(u
     assert [row[4] for row in seen_by_chrome] == ["", "Sign out"]  # this one signs out at the top
     assert [row[:2] for row in seen_by_firefox] == [
         ("Firefox on Windows (this session)", "198.51.100.4"), ("Chrome on macOS", "203.0.113.7")]
-    assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", cell)
+    assert all(re.fullmatch(r"\d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d UTC", cell)
                for row in seen_by_chrome for cell in row[2:4])
 
 

@@ -1,10 +1,10 @@
 """Settings > Manage Users: each member's deadline or "Blocked" under this agency's rule, and the filter."""
 from django.test import Client
 from django.urls import reverse
-from django.utils.dateformat import format as date_format
 
 from agencies import flows
 from agencies.flows import create_agency
+from ctm_auth.dates import format_day
 from tests.agencies.policy_helpers import add_members, give_methods
 from tests.conftest import add_fake_device, sign_in
 
@@ -43,7 +43,7 @@ def test_members_without_an_allowed_method_show_their_deadline(acme):
     add_fake_device(acme.admin)
     agency = require(acme.agency, acme.owner, grace_days=7, allowed=["fake"])
     page = owner_page(acme)
-    due = f"Due {date_format(agency.two_factor_deadline, 'j M Y')}"
+    due = f"Due {format_day(agency.two_factor_deadline)}"
     assert due in row_of(page, "alice@acme.test") and due in row_of(page, "bob@acme.test")
     assert "Due" not in row_of(page, "admin@acme.test") and "Blocked" not in row_of(page, "admin@acme.test")
     assert "Text Messages" in row_of(page, "alice@acme.test")

@@ -3,13 +3,13 @@ from django.conf import settings
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
-from django.utils.dateformat import format as date_format
 
 from accounts.models import Delivery
 from agencies import flows
 from agencies.flows import add_member, create_agency
 from agencies.models import PolicyReminder, Role
 from agencies.tasks import POLICY_REMINDERS_TASK, send_policy_reminders
+from ctm_auth.dates import format_day
 from tests.agencies.policy_helpers import give_methods
 from tests.conftest import add_fake_device, sign_in
 
@@ -69,7 +69,7 @@ def test_reminder_names_the_agency_date_methods_and_link(acme, clock, django_cap
         flows.send_policy_reminders()
     email = next(m for m in mail.outbox if m.to == ["bob@acme.test"] and "7 days" in m.subject)
     assert email.subject == "Acme Agency requires two-factor authentication in 7 days"
-    when = date_format(agency.two_factor_deadline, "j F Y")
+    when = format_day(agency.two_factor_deadline)
     assert f"Two-factor authentication is required from {when} by Acme Agency." in email.body
     assert "Allowed methods: Google Authenticator or Fake code." in email.body
     assert reverse("accounts:two_factor_required") in email.body
@@ -140,7 +140,7 @@ def test_banner_gives_the_date_and_the_agency(acme, clock):
     client = Client()
     sign_in(client, acme.bob, code=None)
     page = client.get(reverse("accounts:profile")).content.decode()
-    when = date_format(agency.two_factor_deadline, "j F Y")
+    when = format_day(agency.two_factor_deadline)
     assert f"Two-factor authentication is required from {when} by Acme Agency (3 days left)." in page
     assert f'<a href="{reverse("accounts:two_factor_required")}">Set it up now.</a>' in page
 
@@ -156,7 +156,7 @@ def test_banner_names_the_agency_with_the_earliest_deadline(acme, make_user):
     client = Client()
     sign_in(client, acme.bob, code=None)
     page = client.get(reverse("accounts:profile")).content.decode()
-    assert f"required from {date_format(beta.two_factor_deadline, 'j F Y')} by Beta Agency (2 days left)" in page
+    assert f"required from {format_day(beta.two_factor_deadline)} by Beta Agency (2 days left)" in page
 
 
 def test_banner_shows_for_a_member_whose_only_method_is_not_allowed(acme):

@@ -18,6 +18,7 @@ from django.utils.timezone import localtime
 from accounts import trusted_browsers
 from accounts.models import AuditEvent, TrustedBrowser
 from agencies import flows
+from ctm_auth.dates import format_day
 from mfa.backup_codes import flows as backup_flows
 from mfa.backup_codes.models import BackupCodeSet
 from mfa.flows import BACKUP_METHODS_DESTROYED
@@ -285,7 +286,7 @@ def test_print_sheet_and_file_name_the_member_not_the_admin(acme):
     add_fake_device(acme.bob)
     codes = set_up_codes(acme.bob)
     when = localtime(BackupCodeSet.objects.get(user=acme.bob).generated_at)
-    heading = f"Backup codes for Bob Example <bob@acme.test>, Acme Agency, generated {when.day} {when:%B %Y}"
+    heading = f"Backup codes for Bob Example <bob@acme.test>, Acme Agency, generated {format_day(when)}"
 
     response = revealed(acme, acme.bob)
 

@@ -2,12 +2,12 @@
 import pytest
 from django.core import mail
 from django.urls import reverse
-from django.utils.dateformat import format as date_format
 
 from accounts.models import AuditEvent
 from agencies import flows
 from agencies.models import Agency
 from agencies.policy import requirement_for
+from ctm_auth.dates import format_day
 from tests.agencies.policy_helpers import (
     ALL_METHODS,
     agency_state,
@@ -196,4 +196,4 @@ def test_turning_on_emails_members_without_an_allowed_method_naming_them(acme, d
     assert sorted(m.to[0] for m in mail.outbox) == ["admin@acme.test", "alice@acme.test"]
     assert "Allowed methods: Fake code." in mail.outbox[0].body
     deadline = Agency.objects.get(pk=acme.agency.pk).two_factor_deadline
-    assert f"Please set it up before {date_format(deadline, 'j F Y')}." in mail.outbox[0].body
+    assert f"Please set it up before {format_day(deadline)}." in mail.outbox[0].body

@@ -49,6 +49,16 @@ def test_seed_demo_creates_the_agencies_on_their_plans(no_demo_password_env):
 
 
 @pytest.mark.django_db
+def test_seed_demo_places_the_agencies_in_their_country_and_time_zone(no_demo_password_env):
+    seed_demo()
+
+    assert set(Agency.objects.values_list("name", "country", "time_zone")) == {
+        ("Acme Agency", "US", "America/New_York"),
+        ("Solo Shop", "ES", "Europe/Madrid"),
+    }
+
+
+@pytest.mark.django_db
 def test_seed_demo_creates_the_users_with_their_roles(no_demo_password_env):
     seed_demo()
 

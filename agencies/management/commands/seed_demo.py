@@ -18,9 +18,11 @@ DEMO_USERS = [
     ("bob@acme.test", "Bob Example", "Acme Agency", Role.USER, ["Acme Plumbing"]),
     ("owner@solo.test", "Sam Solo", "Solo Shop", Role.OWNER, []),
 ]
+# name: (plan, subaccounts, country, time zone). Members who choose no time
+# zone on their Profile see dates in their agency's.
 DEMO_AGENCIES = {
-    "Acme Agency": ("growth", ["Acme Dental", "Acme Plumbing"]),
-    "Solo Shop": ("starter", []),
+    "Acme Agency": ("growth", ["Acme Dental", "Acme Plumbing"], "US", "America/New_York"),
+    "Solo Shop": ("starter", [], "ES", "Europe/Madrid"),
 }
 
 
@@ -51,9 +53,10 @@ class Command(BaseCommand):
     def _agency(name: str, users: dict, role: str, email: str) -> Agency:
         agency = Agency.objects.filter(name=name).first()
         if agency is None:
-            plan_code, subaccount_names = DEMO_AGENCIES[name]
+            plan_code, subaccount_names, country, time_zone = DEMO_AGENCIES[name]
             owner_email = next(e for e, _n, a, r, _s in DEMO_USERS if a == name and r == Role.OWNER)
-            agency = create_agency(name=name, plan_code=plan_code, owner=users[owner_email])
+            agency = create_agency(name=name, plan_code=plan_code, owner=users[owner_email], country=country,
+                                   time_zone=time_zone)
             for subaccount_name in subaccount_names:
                 add_subaccount(agency=agency, name=subaccount_name)
         return agency

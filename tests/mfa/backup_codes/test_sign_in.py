@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from accounts import audit
 from accounts.models import AuditEvent
+from ctm_auth.dates import format_day
 from mfa.backup_codes import flows, selectors
 from mfa.backup_codes.models import BackupCodeSet
 from tests.conftest import FAKE_CODE, PASSWORD, let_step_up_window_pass
@@ -73,7 +74,7 @@ def test_sign_in_with_backup_code_shows_remaining_audits_and_emails(client, user
     assert email.to == [user_with_mfa.email]
     assert email.subject == "A backup code was used on your CallTrackingMetrics account"
     assert "198.51.100.23" in email.body
-    assert f"{used.created_at:%Y-%m-%d}" in email.body and "UTC" in email.body
+    assert f"{format_day(used.created_at)}, " in email.body and " UTC from IP address" in email.body
     assert "You have 9 backup codes left." in email.body
     assert codes[0] not in email.body and codes[0].replace("-", "") not in email.body
 
