@@ -49,7 +49,7 @@ def listed(client: Client) -> list[tuple[str, ...]]:
     assert section, "the Profile has no Active sessions section"
     rows = re.findall(r'<tr class="session-row[^"]*"[^>]*>(.*?)</tr>', section.group(1), re.S)
     return [tuple(" ".join(unescape(re.sub(r"<[^>]+>", " ", cell)).split())
-                  for cell in re.findall(r"<td>(.*?)</td>", row, re.S)) for row in rows]
+                  for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)) for row in rows]
 
 
 def browsers(client: Client) -> list[str]:

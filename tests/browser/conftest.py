@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, sync_playwright
 
+from tests.browser.audit import Auditor, DocumentRecorder
 from tests.conftest import FAKE_CODE, PASSWORD
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -49,6 +50,41 @@ def browser(_orm_beside_playwright_loop):
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture(scope="session")
+def auditor(browser, tmp_path_factory, worker_id):
+    """One audit page per process; page states are claimed once per run, across xdist workers."""
+    run_dir = tmp_path_factory.getbasetemp()
+    claims = (run_dir.parent if worker_id != "master" else run_dir) / "audited-pages"
+    claims.mkdir(exist_ok=True)
+    auditor = Auditor(browser, claims)
+    yield auditor
+    auditor.close()
+
+
+@pytest.fixture(autouse=True)
+def audit_pages(browser, auditor, monkeypatch, tmp_path):
+    """Audit every HTML page this test's browser contexts received (see tests/browser/audit.py).
+
+    Every context the test opens, through `page` or a fixture of its own,
+    comes from browser.new_context, so recording starts there.
+    """
+    recorder = DocumentRecorder(tmp_path)
+    new_context = browser.new_context
+
+    def recorded_context(**options):
+        options |= recorder.options()
+        context = new_context(**options)
+        recorder.add(context, options)
+        return context
+
+    monkeypatch.setattr(browser, "new_context", recorded_context)
+    yield
+    monkeypatch.undo()
+    problems = auditor.problems(recorder.documents())
+    if problems:
+        pytest.fail("Accessibility / narrow-screen audit:\n" + "\n".join(problems), pytrace=False)
 
 
 @pytest.fixture
