@@ -1,5 +1,6 @@
 """The one way we email a user about their account: templated, through the outbox."""
-from django.template.loader import render_to_string
+from django.template import Context
+from django.template.loader import get_template
 
 from accounts import delivery, preferences
 from accounts.app_settings import app_settings
@@ -16,8 +17,17 @@ def render(template_prefix: str, context: dict, *, time_zone: str | None = None)
     agency's zone when the caller knows it (a bulk send to one agency).
     """
     with preferences.recipient(context["user"], time_zone=time_zone):
-        subject = " ".join(render_to_string(f"{template_prefix}_subject.txt", context).split())
-        return {"subject": subject, "body": render_to_string(f"{template_prefix}_message.txt", context)}
+        subject = " ".join(render_plain_text(f"{template_prefix}_subject.txt", context).split())
+        return {"subject": subject, "body": render_plain_text(f"{template_prefix}_message.txt", context)}
+
+
+def render_plain_text(template_name: str, context: dict) -> str:
+    """Render a text/plain template without HTML escaping.
+
+    The emails are plain text: escaped, a name like "O'Brien & Co" would
+    arrive as "O&#x27;Brien &amp; Co". Nothing here is ever shown as HTML.
+    """
+    return get_template(template_name).template.render(Context(context, autoescape=False))
 
 
 def base_context(user) -> dict:

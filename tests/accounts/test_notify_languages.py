@@ -70,7 +70,6 @@ def test_email_renders_in_the_recipients_language(prefix, readers):
         assert content["subject"].strip() and content["body"].strip()
         assert not any(mark in content["subject"] + content["body"] for mark in TEMPLATE_SYNTAX)
         assert "\n" not in content["subject"]
-    # Until the project's Spanish catalogs are merged, these two fail: expected.
     assert spanish["subject"] != english["subject"], "the Spanish catalog lacks this subject"
     assert spanish["body"] != english["body"], "the Spanish catalog lacks this message"
 
@@ -83,6 +82,20 @@ def test_email_dates_are_in_the_recipients_language(prefix, readers):
     # Django's own Spanish month names: this holds without the project's catalogs.
     assert english.count("Dec 2026") == spanish.count("dic 2026")
     assert "Dec 2026" not in spanish
+
+
+@pytest.mark.parametrize("prefix", EMAILS)
+def test_email_shows_names_as_typed_not_html_escaped(prefix, readers):
+    reader = readers["en"]
+    reader.name = "Seán O'Brien & Co"
+    reader.save()
+    extra = {**readers["extra"], "key_name": "Tom's <work> key", "previous_name": "Ann's key"}
+
+    content = rendered(prefix, reader, extra)
+
+    text = content["subject"] + content["body"]
+    assert not any(entity in text for entity in ("&#x27;", "&#39;", "&amp;", "&lt;", "&gt;", "&quot;"))
+    assert "Seán" in content["body"]  # every email greets its reader by name
 
 
 def test_email_dates_follow_the_recipients_time_zone(readers):
