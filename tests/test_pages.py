@@ -398,3 +398,40 @@ def test_post_without_csrf_token_says_form_expired(user, password):
     assert_project_error_page(response, 403, "Your form expired")
     assert "reload the page and try again" in response.content.decode()
     assert "_auth_user_id" not in client.session  # and nobody was signed in
+
+
+# --- Accessible names and descriptions point at something -----------------------
+
+_ID_REFERENCE = re.compile(r"""\s(aria-describedby|aria-labelledby|aria-controls|for)="([^"]*)\"""")
+_ID = re.compile(r"""\sid="([^"]+)\"""")
+
+
+def dangling_id_references(html: str) -> list[str]:
+    """Return each aria-describedby / aria-labelledby / aria-controls / label for= id the page lacks."""
+    ids = set(_ID.findall(html))
+    return [f'{attribute}="{value}" -> #{reference}' for attribute, value in _ID_REFERENCE.findall(html)
+            for reference in value.split() if reference not in ids]
+
+
+def test_dangling_id_references_are_found():
+    assert dangling_id_references('<input aria-describedby="id_x_helptext"><small id="id_x_help">') == [
+        'aria-describedby="id_x_helptext" -> #id_x_helptext']
+    assert dangling_id_references('<label for="a">A</label><input id="a">') == []
+
+
+@pytest.mark.django_db
+def test_every_page_describes_its_fields_with_ids_it_has(client, owner_client, acme):
+    """A screen reader reads a field's help and errors through these ids; a missing one reads nothing."""
+    values = {"agency_id": acme.agency.pk, "user_id": acme.alice.pk}
+    pages = 0
+    for url in walk():
+        if url.name == "accounts:logout":
+            continue
+        for who, browser in (("anonymous", client), ("owner", owner_client)):
+            response = browser.get(concrete_path(url, values))
+            if response.status_code != 200 or "text/html" not in response.get("Content-Type", ""):
+                continue
+            assert dangling_id_references(response.content.decode()) == [], f"{who} GET {url.label()}"
+            pages += 1
+
+    assert pages >= 20
