@@ -109,8 +109,9 @@ def test_skip_link_moves_focus_to_the_page_content(page, user):
     expect(skip).to_be_in_viewport()
     page.keyboard.press("Enter")
     expect(page.get_by_role("main")).to_be_focused()
-    page.keyboard.press("Tab")  # the next stop is the content's first field, past the top bar's links
-    expect(page.get_by_label("Name")).to_be_focused()
+    page.keyboard.press("Tab")  # the next stop is the content's first link, past the top bar's
+    breadcrumb = page.get_by_role("navigation", name="Breadcrumb")
+    expect(breadcrumb.get_by_role("link", name="Account Details")).to_be_focused()
 
 
 def test_escape_closes_the_settings_menu(page, acme):
