@@ -75,16 +75,17 @@ test: install services
 
 # Pass 1: the zero-config set-up. Race tests need row locks SQLite lacks, so
 # they run in pass 2 (where they are never skipped). Two workers: each has its
-# own SQLite test database and local-memory cache, so they share nothing
-# (pass 2 stays in one process: its workers would share one Redis database).
+# own SQLite test database and local-memory cache, so they share nothing.
 test-sqlite: install system-deps
 	@echo "=== pass 1/2: SQLite + local-memory cache ==="
 	env -u DATABASE_URL -u REDIS_URL $(BIN)/pytest -m "not needs_postgres" -n 2 $(PYTEST_ARGS)
 
-# Pass 2: the production set-up, PostgreSQL + Redis, every test.
+# Pass 2: the production set-up, PostgreSQL + Redis, every test. Two workers:
+# each has its own test database (test_ctm_auth_gw0, _gw1) and its own Redis
+# database, counting down from TEST_REDIS_URL's (ctm_auth/settings/test.py).
 test-postgres: install services
 	@echo "=== pass 2/2: PostgreSQL + Redis ==="
-	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest $(PYTEST_ARGS)
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 bench: install services
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/python -m benchmarks
