@@ -40,3 +40,15 @@ def test_wrong_password_shows_one_clear_message(page, user):
     sign_in_page(page, user.email, password="not the password at all")
     expect(page.get_by_role("alert")).to_have_text("Incorrect email or password.")
     assert page.url.endswith("/account/login/")
+
+
+def test_signed_out_visitor_switches_the_sign_in_page_to_spanish_and_signs_in(page, user):
+    add_fake_device(user)
+    page.goto("/account/login/")
+    page.get_by_label("Language").select_option(label="Español")
+    page.get_by_role("button", name="Change language").click()
+
+    expect(page.locator("html")).to_have_attribute("lang", "es")
+    expect(page.get_by_role("button", name="Iniciar sesión", exact=True)).to_be_visible()
+    expect(page.get_by_label("Idioma")).to_have_value("es")
+    assert page.url.endswith("/account/login/")  # back where the visitor was
