@@ -13,11 +13,9 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.core.cache import cache
-
 from agencies.models import Agency, Membership
+from agencies.user_cache import PerUserCache
 from ctm_auth import clock
-from ctm_auth.faults import CACHE_ERRORS
 from mfa.registry import active_method_annotations, all_methods
 
 logger = logging.getLogger(__name__)
@@ -77,8 +75,8 @@ NOT_REQUIRED = TwoFactorRequirement()
 BACKUP_CODES_KEY = "backup_codes"
 
 
-def _cache_key(user_id: int) -> str:
-    return f"2fa-policy:user:{user_id}"
+_ANSWERS = PerUserCache(name="two-factor policy", key_prefix="2fa-policy", timeout=CACHE_TIMEOUT,
+                        logger=logger)
 
 
 def eligible_agencies():
@@ -147,40 +145,14 @@ def requirement_for(user) -> TwoFactorRequirement:
     """Return the user's requirement, from the cache when possible, else from the database."""
     if getattr(user, "pk", None) is None:
         return NOT_REQUIRED
-    key = _cache_key(user.pk)
-    try:
-        cached = cache.get(key)
-    except CACHE_ERRORS as error:
-        # Skip the set too: a second call to a dead cache would only add its timeout.
-        _log_cache_error("read", error)
-        return _compute(user)
-    if cached is not None:
-        return TwoFactorRequirement(**cached)
-    requirement = _compute(user)
-    try:
-        cache.set(key, requirement.__dict__, CACHE_TIMEOUT)
-    except CACHE_ERRORS as error:
-        _log_cache_error("store", error)
-    return requirement
+    return TwoFactorRequirement(**_ANSWERS.get(user.pk, lambda: _compute(user).__dict__))
 
 
 def forget_user(user_id: int) -> None:
     """Drop the user's cached answer; never fails the change that made it stale."""
-    try:
-        cache.delete(_cache_key(user_id))
-    except CACHE_ERRORS as error:
-        _log_cache_error("forget", error)
+    _ANSWERS.forget([user_id])
 
 
 def forget_agency(agency: Agency) -> None:
     """Drop the cached answers of the agency's members; never fails the policy change."""
-    user_ids = Membership.objects.filter(agency=agency).values_list("user_id", flat=True)
-    try:
-        cache.delete_many([_cache_key(user_id) for user_id in user_ids])
-    except CACHE_ERRORS as error:
-        _log_cache_error("forget", error)
-
-
-def _log_cache_error(action: str, error: BaseException) -> None:
-    logger.warning("two-factor policy: cache unavailable, could not %s an answer (%s)",
-                   action, type(error).__name__)
+    _ANSWERS.forget(Membership.objects.filter(agency=agency).values_list("user_id", flat=True))

@@ -1,0 +1,54 @@
+"""One answer per user, kept in the shared cache, with the database as its fallback.
+
+For answers every page asks for (agencies.policy's two-factor requirement,
+agencies.preferences' time zone): a cache read per request, the computation
+only on a miss. The cache is only a shortcut: when it is unreachable the
+answer is computed and the failure logged, never raised, and forgetting an
+answer never fails the change that made it stale.
+"""
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.core.cache import cache
+
+from ctm_auth.faults import CACHE_ERRORS
+
+
+class PerUserCache:
+    def __init__(self, *, name: str, key_prefix: str, timeout: int, logger: logging.Logger):
+        self.name = name  # in the log's words: "two-factor policy", "agency time zone"
+        self.key_prefix = key_prefix
+        self.timeout = timeout
+        self.logger = logger  # the owning module's, so operators' log filters keep working
+
+    def key(self, user_id: int) -> str:
+        return f"{self.key_prefix}:user:{user_id}"
+
+    def get(self, user_id: int, compute: Callable[[], Any]) -> Any:
+        """Return the cached value, else ``compute()``'s, stored for next time (it must be cacheable)."""
+        key = self.key(user_id)
+        try:
+            cached = cache.get(key)
+        except CACHE_ERRORS as error:
+            # Skip the set too: a second call to a dead cache would only add its timeout.
+            self._log("read", error)
+            return compute()
+        if cached is not None:
+            return cached
+        value = compute()
+        try:
+            cache.set(key, value, self.timeout)
+        except CACHE_ERRORS as error:
+            self._log("store", error)
+        return value
+
+    def forget(self, user_ids: Iterable[int]) -> None:
+        """Drop these users' answers."""
+        try:
+            cache.delete_many([self.key(user_id) for user_id in user_ids])
+        except CACHE_ERRORS as error:
+            self._log("forget", error)
+
+    def _log(self, action: str, error: BaseException) -> None:
+        self.logger.warning("%s: cache unavailable, could not %s an answer (%s)", self.name, action, type(error).__name__)
