@@ -87,8 +87,31 @@ test-postgres: install services
 	@echo "=== pass 2/2: PostgreSQL + Redis ==="
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
-bench: install services
-	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/python -m benchmarks
+# In-process figures first (saved for the peer table's passkey row), then
+# ctm-auth beside django-two-factor-auth, django-allauth and bare Django under
+# gunicorn (benchmarks/peers/__main__.py says what it measures). Quick look:
+#   make bench BENCH_ROUNDS=1 BENCH_SIGNINS=16 BENCH_PAGES=40
+BENCH_ROUNDS ?= 5
+bench: install services peers-venv
+	set -o pipefail; DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/python -m benchmarks \
+	  | tee .bench/inprocess.txt
+	BENCH_ROUNDS=$(BENCH_ROUNDS) $(BIN)/python -m benchmarks.peers
+
+# The peers' own virtualenv, pinned to our Django, gunicorn, drivers and
+# hasher (read from .venv); rebuilt only when a pin changes.
+PEERS_VENV := .bench/peers-venv
+PEER_PACKAGES := django-two-factor-auth==1.18.1 'django-allauth[mfa]==65.22.1'
+.PHONY: peers-venv
+peers-venv: install
+	@pins="$$($(BIN)/python -c "from importlib.metadata import version as v; print(' '.join(f'{p}=={v(p)}' \
+	  for p in ('Django', 'gunicorn', 'psycopg', 'psycopg-binary', 'redis', 'argon2-cffi', 'whitenoise', \
+	  'dj-database-url')))") $(PEER_PACKAGES)"; \
+	stamp="$(PEERS_VENV)/.installed-$$(echo "$$pins" | sha1sum | cut -c1-12)"; \
+	if [ ! -f "$$stamp" ]; then \
+	  echo "Building $(PEERS_VENV): $$pins"; rm -rf $(PEERS_VENV); mkdir -p .bench; \
+	  $(PYTHON) -m venv $(PEERS_VENV) && $(PEERS_VENV)/bin/python -m pip install -q --upgrade pip && \
+	  eval $(PEERS_VENV)/bin/python -m pip install -q $$pins && touch "$$stamp"; \
+	fi
 
 # The README's screenshots (docs/screenshots/<page>-<width>.png), taken by the
 # browser test that checks the script on every run, pointed at docs/ instead

@@ -36,7 +36,7 @@ replayed: each site has BENCH_USERS users and a user signs in at most once
 per 30-second time-step.
 
 Settings (environment): BENCH_ROUNDS (5), BENCH_SIGNINS per site and round
-(48), BENCH_PAGES per page and round (160), BENCH_CONCURRENCY (8),
+(40), BENCH_PAGES per page and round (120), BENCH_CONCURRENCY (8),
 BENCH_USERS (1024), BENCH_SITES (ctm,2fa,allauth,bare), PEERS_PYTHON
 (.bench/peers-venv/bin/python), BENCH_POSTGRES (postgres://postgres@127.0.0.1:5432),
 BENCH_REDIS (redis://127.0.0.1:6379). Quick look while developing:
@@ -84,8 +84,8 @@ def env_int(name: str, default: int) -> int:
 
 
 ROUNDS = env_int("BENCH_ROUNDS", 5)
-SIGNINS = env_int("BENCH_SIGNINS", 48)
-PAGES = env_int("BENCH_PAGES", 160)
+SIGNINS = env_int("BENCH_SIGNINS", 40)
+PAGES = env_int("BENCH_PAGES", 120)
 CONCURRENCY = env_int("BENCH_CONCURRENCY", 8)
 USERS = env_int("BENCH_USERS", 1024)
 POSTGRES = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
