@@ -16,6 +16,11 @@ class AppSettings(PrefixedSettings):
         return self._setting("SESSION_MAX_AGE", 12 * 60 * 60)
 
     @property
+    def SESSION_CACHE_SECONDS(self) -> int:
+        """Seconds a session's cached copy is read before the database is asked again (accounts.session_store)."""
+        return self._setting("SESSION_CACHE_SECONDS", 5 * 60)
+
+    @property
     def LOGIN_FAILURES_PER_ACCOUNT(self) -> tuple[int, int]:
         """(failures, window in seconds) allowed for one email address."""
         return self._setting("LOGIN_FAILURES_PER_ACCOUNT", (10, 15 * 60))

@@ -4,11 +4,11 @@ accounts.signin runs the sign-in; this module only holds what it leaves in
 the session between the steps, so a method (a text tied to one attempt)
 can read it without importing the orchestration.
 """
-from django.contrib.auth import get_user_model
 from django.dispatch import Signal
 from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare
 
+from accounts.backends import load_user_with_method_states
 from accounts.models import User
 from ctm_auth import clock
 from mfa.app_settings import app_settings as mfa_settings
@@ -29,7 +29,7 @@ def pending_user(request: HttpRequest) -> User | None:
     if clock.timestamp() - pending["started_at"] > mfa_settings.PENDING_SIGN_IN_TIMEOUT:
         cancel_pending(request)
         return None
-    user = get_user_model().objects.filter(pk=pending["user_id"], is_active=True).first()
+    user = load_user_with_method_states(pk=pending["user_id"], is_active=True)
     if user is None or not constant_time_compare(pending.get("auth_hash", ""), user.get_session_auth_hash()):
         cancel_pending(request)
         return None

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import connection
 from django.db.models import F, QuerySet
 
 from accounts.models import FailureCount
@@ -178,41 +178,34 @@ class DatabaseLimit(FixedWindowLimit):
         return counts.first() or 0
 
     def _increment(self, identifier: str, bucket: int) -> int:
-        """Add one in the database and return the new count.
+        """Add one in the database and return the new count, in one statement.
 
-        The UPDATE locks the row until the block commits, so the count read
-        back is this hit's own: two racing workers get two different numbers.
+        INSERT ... ON CONFLICT DO UPDATE (PostgreSQL and SQLite alike) either
+        starts this window's row at 1 or adds one to it, and RETURNING reads
+        the count that statement wrote: two racing workers get two different
+        numbers, and no window needs a look-up first. Rows of ended windows
+        are deleted by a success's reset and by delete_expired_failure_counts.
         """
-        row = self._rows(identifier).filter(window_start=bucket)
-        while True:
-            with transaction.atomic():
-                if row.update(count=F("count") + 1):
-                    return row.values_list("count", flat=True).get()
-            if self._create(identifier, bucket):
-                return 1
-            # Another worker created the row first: count on it (the loop ends
-            # unless a reset deletes the row between every two attempts).
-
-    def _create(self, identifier: str, bucket: int) -> bool:
-        """Start this window's row at 1; False when another worker just did."""
-        try:
-            with transaction.atomic():
-                FailureCount.objects.create(
-                    scope=self.scope, key_digest=self._digest(identifier), window_start=bucket,
-                    count=1, expires_at=_as_datetime(self._window_end(bucket)),
-                )
-        except IntegrityError:
-            return False
-        # A new window: this key's earlier rows are over, so the table stays small.
-        self._rows(identifier).filter(expires_at__lte=clock.now()).delete()
-        return True
+        table = connection.ops.quote_name(FailureCount._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (scope, key_digest, window_start, count, expires_at)"
+                f" VALUES (%s, %s, %s, 1, %s)"
+                f" ON CONFLICT (scope, key_digest, window_start) DO UPDATE SET count = {table}.count + 1"
+                f" RETURNING count",
+                [self.scope, self._digest(identifier), bucket, _as_datetime(self._window_end(bucket))],
+            )
+            return cursor.fetchone()[0]
 
     def _decrement(self, identifier: str, bucket: int) -> None:
         # count > 0: a window that was reset meanwhile has nothing to give back.
         self._rows(identifier).filter(window_start=bucket, count__gt=0).update(count=F("count") - 1)
 
     def _clear(self, identifier: str, bucket: int) -> None:
-        self._rows(identifier).delete()  # every window's row: the ended ones are of no use either
+        # Every window's row: the ended ones are of no use either. _raw_delete:
+        # one DELETE, not Django's collector reading the rows first.
+        rows = self._rows(identifier)
+        rows._raw_delete(rows.db)
 
 
 Taken = tuple[FixedWindowLimit, str, int]  # a slot taken: (limit, identifier, bucket)

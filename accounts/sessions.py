@@ -19,7 +19,7 @@ from importlib import import_module
 from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, logout, update_session_auth_hash
 from django.contrib.sessions.models import Session
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest
 from django.utils import timezone
@@ -58,12 +58,16 @@ def record_sign_in(request: HttpRequest, user: User) -> UserSession:
     if request.session.session_key is None:
         request.session.save()
     now = clock.now()
-    row, _created = UserSession.objects.update_or_create(
-        session_key=request.session.session_key,
-        defaults={"user": user, "ip_address": client_ip(request), "user_agent": user_agent(request),
-                  "signed_in_at": now, "last_active_at": now},
-    )
-    return row
+    fields = {"user": user, "ip_address": client_ip(request), "user_agent": user_agent(request),
+              "signed_in_at": now, "last_active_at": now}
+    # login() has almost always just drawn this key, so an INSERT comes first;
+    # only a sign-in again in a session already signed in as the user keeps it.
+    try:
+        with transaction.atomic():
+            return UserSession.objects.create(session_key=request.session.session_key, **fields)
+    except IntegrityError:
+        row, _created = UserSession.objects.update_or_create(session_key=request.session.session_key, defaults=fields)
+        return row
 
 
 def record_activity(request: HttpRequest, at: float) -> None:

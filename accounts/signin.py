@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import django_otp
 import django_otp.models
 from django.conf import settings
-from django.contrib.auth import authenticate, get_user_model, login
+from django.contrib.auth import authenticate, login
 from django.core import signing
 from django.http import HttpRequest, HttpResponse
 from django.utils.crypto import constant_time_compare
@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from accounts import audit, reauth
 from accounts.app_settings import app_settings
+from accounts.backends import load_user_with_method_states
 from accounts.client import rate_limit_network
 from accounts.models import User, normalize_email_address
 from accounts.pending_sign_in import (  # noqa: F401 - the half-done sign-in's state, re-exported for the views
@@ -87,7 +88,8 @@ def check_password_step(request: HttpRequest, *, email: str, password: str) -> P
     wording nor timing tells them apart.
     """
     email_key = normalize_email_address(email)
-    known_user = get_user_model().objects.filter(email__iexact=email_key).first()
+    # The one lookup of this step: the rate limits key on it, and authenticate() checks its password.
+    known_user = load_user_with_method_states(email__iexact=email_key)
     device = known_device_id(request, known_user)
     account_key = account_limit_key(known_user, email_key)
     slots = [
@@ -104,7 +106,7 @@ def check_password_step(request: HttpRequest, *, email: str, password: str) -> P
         audit.record(request, audit.SIGN_IN_THROTTLED, actor=None, target=known_user,
                      method="password", attempted_email=email_key, data={"retry_after": wait})
         return PasswordOutcome(retry_after=wait)
-    user = authenticate(request, email=email_key, password=password)
+    user = authenticate(request, email=email_key, password=password, known_user=known_user)
     if user is None:
         audit.record(request, audit.SIGN_IN_FAILED, actor=None, target=known_user,
                      method="password", attempted_email=email_key)
@@ -265,7 +267,7 @@ def key_proven_user(request: HttpRequest) -> User | None:
     proven = request.session.get(KEY_PROVEN_SESSION_KEY)
     if not proven:
         return None
-    user = get_user_model().objects.filter(pk=proven["user_id"], is_active=True).first()
+    user = load_user_with_method_states(pk=proven["user_id"], is_active=True)
     if (clock.timestamp() - proven["started_at"] > mfa_settings.PENDING_SIGN_IN_TIMEOUT or user is None
             or not constant_time_compare(proven["auth_hash"], user.get_session_auth_hash())):
         request.session.pop(KEY_PROVEN_SESSION_KEY, None)

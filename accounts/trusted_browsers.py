@@ -31,7 +31,7 @@ from accounts.client import client_ip, describe_browser, user_agent
 from accounts.models import TrustedBrowser, User
 from ctm_auth import clock
 from mfa import policy
-from mfa.registry import active_methods, default_method
+from mfa.registry import active_devices_of, active_methods, default_method
 
 # Audit event types (stable codes; the Security Log filters on them).
 BROWSER_TRUSTED = "trusted_browser.created"
@@ -79,7 +79,7 @@ def fingerprint(user: User) -> str:
     identities = sorted(
         method.device_identity(device)
         for method in active_methods(user)
-        for device in method.active_devices(user)
+        for device in active_devices_of(user, method)
     )
     material = "|".join([str(user.pk), user.password, user.session_stamp, *identities])
     return salted_hmac(FINGERPRINT_SALT, material, algorithm="sha256").hexdigest()

@@ -145,7 +145,7 @@ def requirement_for(user) -> TwoFactorRequirement:
     """Return the user's requirement, from the cache when possible, else from the database."""
     if getattr(user, "pk", None) is None:
         return NOT_REQUIRED
-    return TwoFactorRequirement(**_ANSWERS.get(user.pk, lambda: _compute(user).__dict__))
+    return TwoFactorRequirement(**_ANSWERS.get_for(user, lambda: _compute(user).__dict__))
 
 
 def forget_user(user_id: int) -> None:

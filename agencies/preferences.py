@@ -25,7 +25,7 @@ def _read(user_id: int) -> str:
 
 def agency_time_zone(user) -> str:
     """Return the time zone of the user's (first) agency, or "" when they belong to none."""
-    return _ANSWERS.get(user.pk, lambda: _read(user.pk))
+    return _ANSWERS.get_for(user, lambda: _read(user.pk))
 
 
 def forget_users(user_ids) -> None:

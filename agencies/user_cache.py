@@ -21,6 +21,8 @@ class PerUserCache:
         self.key_prefix = key_prefix
         self.timeout = timeout
         self.logger = logger  # the owning module's, so operators' log filters keep working
+        # Moved by every forget(): a memo made before it is not used again.
+        self._generation = 0
 
     def key(self, user_id: int) -> str:
         return f"{self.key_prefix}:user:{user_id}"
@@ -43,8 +45,24 @@ class PerUserCache:
             self._log("store", error)
         return value
 
+    def get_for(self, user, compute: Callable[[], Any]) -> Any:
+        """As get(), kept on the ``user`` object too: a page asking again pays no cache round trip.
+
+        The object lives for one request (the request's user), so the memo
+        cannot outlive it; a forget() in between makes it stale at once.
+        """
+        memo_key = f"_cached_{self.key_prefix}"
+        memo = user.__dict__.get(memo_key)
+        if memo is not None and memo[0] == self._generation:
+            return memo[1]
+        generation = self._generation
+        value = self.get(user.pk, compute)
+        user.__dict__[memo_key] = (generation, value)
+        return value
+
     def forget(self, user_ids: Iterable[int]) -> None:
         """Drop these users' answers."""
+        self._generation += 1
         try:
             cache.delete_many([self.key(user_id) for user_id in user_ids])
         except CACHE_ERRORS as error:

@@ -1,8 +1,11 @@
-"""Keep a half-signed-in session on sign-in step 2."""
+"""Keep a half-signed-in session on sign-in step 2; django-otp's middleware, made lazy."""
+import functools
 from collections.abc import Callable
 
+import django_otp.middleware
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django_otp import DEVICE_ID_SESSION_KEY
 
 from accounts.pending_sign_in import has_pending_sign_in, pending_user
 from ctm_auth.routing import is_static_path, resolve_or_none
@@ -39,3 +42,30 @@ class PartialSignInMiddleware:
         return match is not None and (
             match.view_name in PARTIAL_SIGN_IN_ALLOWED or getattr(match.func, "allowed_during_partial_sign_in", False)
         )
+
+
+class OTPMiddleware(django_otp.middleware.OTPMiddleware):
+    """django-otp's middleware, reading the device a session was verified with only when asked.
+
+    django-otp loads that device on every request, for ``user.is_verified()``
+    and ``user.otp_device``; this product keeps its own proof of the second
+    factor in the session (accounts.reauth), so most pages never ask, and
+    paid a query each for nothing. ``is_verified()`` and ``otp_device`` still
+    give django-otp's answers, with its checks (the device is the user's and
+    confirmed), the first time one of them is read.
+    """
+
+    def _verify_user_sync(self, request, user):
+        if not user.is_authenticated or DEVICE_ID_SESSION_KEY not in request.session:
+            self._init_user_fields(user)  # not verified: nothing to load
+            return user
+        user.is_verified = functools.partial(self._load_device, request, user)
+        return user
+
+    def _load_device(self, request, user) -> bool:
+        """Load the device once (as django-otp does, but now), then answer from it."""
+        persistent_id = request.session.get(DEVICE_ID_SESSION_KEY)
+        device = self._device_from_persistent_id(persistent_id) if persistent_id else None
+        self._init_user_fields(user)
+        user.otp_device = self._finalize_device(request, user, device)
+        return user.is_verified()

@@ -1,6 +1,7 @@
 """The enabled MFA methods, loaded once from settings.MFA_METHODS."""
 import functools
 
+from django.contrib.auth import get_user_model
 from django.core.signals import setting_changed
 from django.db.models import Exists, OuterRef, Q
 from django.utils.module_loading import import_string
@@ -28,11 +29,153 @@ def methods_signing_in_without_user() -> list[Method]:
     return [method for method in all_methods() if method.signs_in_without_user]
 
 
+# --- every method's state for one user, in one query, once per request ------------
+#
+# Asking each method "does this user have a confirmed device?" costs one EXISTS
+# per method, and a page asks it several times (the policy, the chooser, the
+# Profile's table). Instead the states are read in one statement, usually the
+# very one that loads the user (accounts.backends adds ``state_annotations`` to
+# it), and kept on that user object. A request builds its user afresh, so the
+# memo never outlives a request. Within a request any write to a table that
+# holds a state (a set-up, a reset, a used pass or code) moves
+# ``_states_generation``, and the next question reads the states again: nothing
+# decides on a state older than the last change.
+
+_STATE_PREFIX = "mfa_state_"
+_MEMO_ATTR = "_mfa_method_states"
+_DEVICES_MEMO_ATTR = "_mfa_active_devices"
+_states_generation = 0
+
+
+def method_states_changed() -> None:
+    """Say that some user's devices changed: every memo of states made before is stale."""
+    global _states_generation
+    _states_generation += 1
+
+
+@functools.cache
+def _state_writes() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The quoted tables whose rows decide a method's state, and the quoted columns that do.
+
+    The tables are each method's device table and those pointing at it (a
+    set's codes); the columns are the methods' ``state_columns``.
+    """
+    tables, columns = set(), {'"user_id"'}
+    for method in all_methods():
+        model = method.all_active_devices().model
+        tables.add(f'"{model._meta.db_table}"')
+        tables.update(f'"{related.related_model._meta.db_table}"' for related in model._meta.related_objects)
+        columns.update(f'"{column}"' for column in method.state_columns)
+    return tuple(sorted(tables)), tuple(sorted(columns))
+
+
+def _changes_a_state(sql: str) -> bool:
+    verb = sql[:6].upper()
+    if verb not in ("INSERT", "UPDATE", "DELETE"):
+        return False
+    tables, columns = _state_writes()
+    if not any(table in sql for table in tables):
+        return False
+    if verb != "UPDATE":
+        return True
+    # An UPDATE changes a state only through a state column: a code's use
+    # (last_t, sign_count, throttling) is no change, so a sign-in keeps its memo.
+    assignments = sql.split(" WHERE ", 1)[0]
+    return any(f"{column} =" in assignments for column in columns)
+
+
+def _watch_state_writes(execute, sql, params, many, context):
+    """A database execute wrapper: a write that can change a state makes every memo of states stale.
+
+    Watching the statements, not the flows, is what makes it complete: a
+    QuerySet.update() or bulk_create() sends no model signal, and a new flow
+    cannot forget to say it changed a device.
+    """
+    if _changes_a_state(sql):
+        method_states_changed()
+    return execute(sql, params, many, context)
+
+
+def watch_connection(connection, **kwargs) -> None:
+    """connection_created receiver: put the watch first, so that a caller's execute_wrapper() pops its own."""
+    if _watch_state_writes not in connection.execute_wrappers:
+        connection.execute_wrappers.insert(0, _watch_state_writes)
+
+
+def state_annotations(user_ref: str = "pk") -> dict[str, Exists]:
+    """The annotations that load every method's state and fact with the user ``user_ref`` points at."""
+    return {f"{_STATE_PREFIX}{name}": exists for name, exists in _exists_per_state(user_ref).items()}
+
+
+def remember_loaded_states(user) -> None:
+    """Keep the states a query with ``state_annotations`` loaded onto ``user`` as its memo."""
+    names = _state_names()
+    if all(hasattr(user, f"{_STATE_PREFIX}{name}") for name in names):
+        loaded = {name: bool(getattr(user, f"{_STATE_PREFIX}{name}")) for name in names}
+        setattr(user, _MEMO_ATTR, (_states_generation, loaded))
+
+
+def method_states(user) -> dict[str, bool]:
+    """Return {method key: whether ``user`` has it active}, one query at most per change."""
+    loaded = _loaded_states(user)
+    return {key: loaded[key] for key in registry()}
+
+
+def user_fact(user, name: str) -> bool:
+    """Return whether a method's ``user_facts()`` query ``name`` has a row for ``user``."""
+    return _loaded_states(user).get(name, False)
+
+
+def _loaded_states(user) -> dict[str, bool]:
+    if getattr(user, "pk", None) is None:  # anonymous or unsaved
+        return dict.fromkeys(_state_names(), False)
+    memo = getattr(user, _MEMO_ATTR, None)
+    if memo is not None and memo[0] == _states_generation:
+        return memo[1]
+    generation = _states_generation  # read before the query: a change during it makes the memo stale
+    row = get_user_model()._default_manager.filter(pk=user.pk).values(**_exists_per_state("pk")).first() or {}
+    loaded = {name: bool(row.get(name)) for name in _state_names()}
+    setattr(user, _MEMO_ATTR, (generation, loaded))
+    return loaded
+
+
+def active_devices_of(user, method: Method) -> list:
+    """Return ``user``'s active devices of ``method``, read once per request until a device changes.
+
+    The Profile asks for them twice (the status line, the trusted browsers'
+    fingerprint); a method the states say is off costs no query at all.
+    """
+    if not method.is_active_for(user):
+        return []
+    memo = user.__dict__.setdefault(_DEVICES_MEMO_ATTR, {}) if hasattr(user, "__dict__") else {}
+    cached = memo.get(method.key)
+    if cached is not None and cached[0] == _states_generation:
+        return cached[1]
+    generation = _states_generation
+    devices = list(method.active_devices(user))
+    memo[method.key] = (generation, devices)
+    return devices
+
+
+def _state_names() -> list[str]:
+    return [*registry(), *(name for method in all_methods() for name in method.user_facts())]
+
+
+def _exists_per_state(user_ref: str) -> dict[str, Exists]:
+    """One EXISTS per method (named by its key) and per method's fact (named by the fact)."""
+    per_method = {method.key: Exists(method.all_active_devices().filter(user=OuterRef(user_ref)))
+                  for method in all_methods()}
+    facts = {name: Exists(rows.filter(user=OuterRef(user_ref)))
+             for method in all_methods() for name, rows in method.user_facts().items()}
+    return per_method | facts
+
+
 def active_methods(user) -> list[Method]:
     """Return the methods the user can answer a challenge with, in settings order."""
     if getattr(user, "pk", None) is None:  # anonymous or unsaved
         return []
-    return [method for method in all_methods() if method.is_active_for(user)]
+    states = method_states(user)
+    return [method for method in all_methods() if states.get(method.key)]
 
 
 def has_primary_method(user) -> bool:
@@ -65,10 +208,8 @@ def active_method_annotations(user_ref: str) -> dict[str, Exists]:
     Lets a query over many users (or one user plus other facts) learn every
     method's state in the same SQL statement.
     """
-    return {
-        f"has_{method.key}": Exists(method.all_active_devices().filter(user=OuterRef(user_ref)))
-        for method in all_methods()
-    }
+    return {f"has_{method.key}": Exists(method.all_active_devices().filter(user=OuterRef(user_ref)))
+            for method in all_methods()}
 
 
 def has_primary_method_condition() -> Q:
@@ -83,6 +224,7 @@ def has_primary_method_condition() -> Q:
 def _clear_on_settings_change(*, setting: str, **kwargs) -> None:
     if setting == "MFA_METHODS":
         registry.cache_clear()
+        _state_writes.cache_clear()
 
 
 setting_changed.connect(_clear_on_settings_change)

@@ -9,7 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from cryptography.fernet import Fernet
+from django.db import connection
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 # Variables the parent test run may have set that must not leak into the child.
@@ -126,3 +128,22 @@ def test_production_passkey_origin_must_be_https_on_the_rp_id():
 
     assert result.returncode != 0
     assert "mfa_webauthn.E003" in result.stderr and "mfa_webauthn.E004" in result.stderr
+
+
+def test_production_keeps_database_connections_between_requests():
+    code = "from django.db import connection; print(connection.settings_dict['CONN_MAX_AGE'])"
+
+    assert production_setting(code, DATABASE_URL="postgres://postgres@127.0.0.1:5432/unused") == ["60"]
+
+
+@pytest.mark.needs_postgres
+def test_production_with_db_pool_size_queries_through_psycopgs_pool(db):
+    """DB_POOL_SIZE turns on Django 5.2's psycopg pool; a query then borrows a pooled connection."""
+    database = connection.settings_dict
+    url = f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
+    code = ("from django.db import connection; "
+            "connection.ensure_connection(); "
+            "print(type(connection.pool).__name__, connection.pool.max_size, connection.settings_dict['CONN_MAX_AGE']); "
+            "print(connection.cursor().execute('SELECT 1').fetchone()[0])")
+
+    assert production_setting(code, DATABASE_URL=url, DB_POOL_SIZE="3") == ["ConnectionPool", "3", "0", "1"]

@@ -61,7 +61,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # The signed-in user's language and time zone win over the browser's.
     "accounts.middleware.PreferencesMiddleware",
-    "django_otp.middleware.OTPMiddleware",
+    "mfa.middleware.OTPMiddleware",
     "accounts.middleware.SessionTimeoutMiddleware",
     "mfa.middleware.PartialSignInMiddleware",
     "agencies.middleware.TwoFactorPolicyMiddleware",
@@ -152,7 +152,8 @@ AUTH_PASSWORD_VALIDATORS = [
 # Sessions live in the database so sign-out, and an admin reset, can delete
 # them server-side. The absolute lifetime is enforced by
 # accounts.middleware.SessionTimeoutMiddleware together with the idle timeout.
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Reads from the cache, writes to the database first (accounts/session_store.py).
+SESSION_ENGINE = "accounts.session_store"
 ACCOUNTS_SESSION_IDLE_TIMEOUT = env_int("SESSION_IDLE_TIMEOUT", 30 * 60)
 ACCOUNTS_SESSION_MAX_AGE = env_int("SESSION_MAX_AGE", 12 * 60 * 60)
 SESSION_COOKIE_AGE = ACCOUNTS_SESSION_MAX_AGE

@@ -44,3 +44,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # gunicorn kills it: /readyz then names the database and pages answer 503.
     # A DATABASE_URL's ?connect_timeout= wins.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env_int("DB_CONNECT_TIMEOUT", 3))
+    # DB_POOL_SIZE > 0: psycopg's pool (Django 5.2's OPTIONS["pool"]) instead
+    # of one kept connection per worker, for threaded or async workers that
+    # share a process. Django wants CONN_MAX_AGE = 0 with a pool.
+    if env_int("DB_POOL_SIZE", 0) > 0:
+        DATABASES["default"]["OPTIONS"]["pool"] = {
+            "min_size": 1, "max_size": env_int("DB_POOL_SIZE", 0), "timeout": env_int("DB_CONNECT_TIMEOUT", 3),
+        }
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = False

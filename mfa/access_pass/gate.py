@@ -30,10 +30,11 @@ def require_set_up(request: HttpRequest, access_pass) -> None:
 def on_user_logged_in(sender, request, user, **kwargs) -> None:
     """Any sign-in (a trusted browser's, a passkey's) of a user whose pass is unsettled is held too."""
     from mfa.access_pass.selectors import unsettled_pass
+    from mfa.registry import user_fact
 
     if request is None or not hasattr(request, "session"):
         return
-    unsettled = unsettled_pass(user)
+    unsettled = unsettled_pass(user) if user_fact(user, "access_pass_unsettled") else None
     if unsettled is not None:
         require_set_up(request, unsettled)
 

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy
 
 from ctm_auth.dates import format_when
 from mfa.access_pass import flows, gate
-from mfa.access_pass.models import AccessPass
+from mfa.access_pass.models import AccessPass, Status
 from mfa.base import ChallengeContext, Method, VerifyResult
 from mfa.base.method import Purpose
 
@@ -23,6 +23,12 @@ class AccessPassMethod(Method):
     # It lets its user set up a new method, nothing more.
     opens_step_up = False
     listed_on_profile = False
+    state_columns = ("status", "expires_at", "settled_at")
+
+    def user_facts(self) -> dict[str, QuerySet]:
+        # Every sign-in asks whether a used pass still holds the user
+        # (gate.on_user_logged_in): loaded with the user, it costs no query.
+        return {"access_pass_unsettled": AccessPass.objects.filter(status=Status.USED, settled_at__isnull=True)}
 
     def all_active_devices(self) -> QuerySet:
         """Passes that still work: only those can answer step 2."""

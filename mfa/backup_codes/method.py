@@ -20,6 +20,7 @@ class BackupCodesMethod(Method):
     urls_module = "mfa.backup_codes.urls"
     alternative_label = _("Use a backup code")
     code_input_mode = "text"  # codes hold letters; a digit keypad could not type them
+    state_columns = ("confirmed", "replaced_at", "used_at")
 
     def all_active_devices(self) -> QuerySet:
         """Return the sets whose set-up finished and that hold a code left: only those can answer."""

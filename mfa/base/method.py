@@ -115,6 +115,9 @@ class Method:
     #: access pass an administrator issues): the Profile's Multi-Factor
     #: Methods table and the method chooser leave it out.
     listed_on_profile: ClassVar[bool] = True
+    #: The device table's columns whose change can turn the method on or off
+    #: for its user (mfa.registry watches writes to them to keep its memo true).
+    state_columns: ClassVar[tuple[str, ...]] = ("confirmed",)
 
     def all_active_devices(self) -> QuerySet:
         """Return every user's confirmed devices of this method.
@@ -124,12 +127,22 @@ class Method:
         """
         raise NotImplementedError
 
+    def user_facts(self) -> dict[str, QuerySet]:
+        """Name querysets (of this method's rows, any user's) whose existence for a user pages ask about.
+
+        mfa.registry loads them with the states (``user_fact``), so asking
+        costs no query of its own.
+        """
+        return {}
+
     def active_devices(self, user) -> QuerySet:
         """Return the user's confirmed devices of this method."""
         return self.all_active_devices().filter(user=user)
 
     def is_active_for(self, user) -> bool:
-        return self.active_devices(user).exists()
+        from mfa.registry import method_states  # the registry imports this module
+
+        return method_states(user).get(self.key, False)
 
     def device_identity(self, device) -> str:
         """Return what identifies ``device`` as set up now, for trusted browsers' fingerprint.

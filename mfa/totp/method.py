@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy
 
 from ctm_auth.dates import format_day
 from mfa.base.method import ChallengeContext, Method, Purpose, VerifyResult
+from mfa.registry import active_devices_of
 from mfa.totp import flows
 from mfa.totp.app_settings import app_settings
 from mfa.totp.models import TOTPDevice
@@ -23,7 +24,7 @@ class TOTPMethod(Method):
         return TOTPDevice.objects.filter(confirmed=True)
 
     def status_detail(self, user) -> str:
-        device = flows.active_device(user)
+        device = next(iter(active_devices_of(user, self)), None)  # one device at most
         if device is None or device.confirmed_at is None:
             return ""
         return _("set up %(date)s") % {"date": format_day(device.confirmed_at)}

@@ -194,3 +194,21 @@ def test_agency_zone_is_read_from_the_database_once_then_from_the_cache(client, 
         client.get(PROFILE)
 
     assert (zone_reads(first), zone_reads(second)) == (1, 0)
+
+
+def test_the_time_zone_list_is_the_select_djangos_widget_would_write():
+    """LongSelect writes its options in Python for speed; the page must not tell the difference."""
+    import re
+
+    from django import forms
+
+    from accounts.forms import LongSelect
+
+    choices = [("", "Agency's time zone (America/New_York) & <more>"), ("Europe/Madrid", "Europe/Madrid"),
+               ("UTC", "UTC")]
+    attrs = {"id": "id_time_zone", "aria-invalid": "true", "aria-describedby": "id_time_zone_error", "required": True}
+    for value in ("UTC", "", None, "Nowhere/Else"):
+        django_select = forms.Select(choices=choices).render("time_zone", value, dict(attrs))
+        ours = LongSelect(choices=choices).render("time_zone", value, dict(attrs))
+
+        assert re.sub(r">\s+<", "><", django_select.strip()) == ours
