@@ -110,8 +110,7 @@ def check_password_step(request: HttpRequest, *, email: str, password: str) -> P
     if user is None:
         audit.record(request, audit.SIGN_IN_FAILED, actor=None, target=known_user,
                      method="password", attempted_email=email_key)
-        budget, budget_key = slots[1]
-        return PasswordOutcome(attempts_left=budget.remaining(budget_key))
+        return PasswordOutcome(attempts_left=taken[1].remaining())  # the account budget's, with this attempt
     give_back_all(taken)
     return PasswordOutcome(user=user)
 
