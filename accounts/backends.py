@@ -2,7 +2,7 @@
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 
-from mfa.registry import remember_loaded_states, state_annotations
+from mfa.registry import load_user_with_states, remember_loaded_states, state_annotations
 
 #: ``authenticate(known_user=...)`` was not given: look the user up by email.
 _LOOK_UP = object()
@@ -20,6 +20,8 @@ def users_with_method_states():
 
 def load_user_with_method_states(**lookup):
     """Return the one user matching ``lookup`` (or None), its method states kept on it."""
+    if "pk" in lookup:  # every request's look-up: the prepared statement (mfa.registry)
+        return load_user_with_states(**lookup)
     user = users_with_method_states().filter(**lookup).first()
     if user is not None:
         remember_loaded_states(user)

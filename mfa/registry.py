@@ -1,11 +1,16 @@
 """The enabled MFA methods, loaded once from settings.MFA_METHODS."""
 import functools
+from datetime import datetime
+from datetime import timezone as dt_timezone
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
+from django.db import connections
 from django.db.models import Exists, OuterRef, Q
 from django.utils.module_loading import import_string
 
+from ctm_auth import clock
 from mfa.app_settings import app_settings
 from mfa.base.method import Method
 
@@ -102,9 +107,55 @@ def watch_connection(connection, **kwargs) -> None:
         connection.execute_wrappers.insert(0, _watch_state_writes)
 
 
-def state_annotations(user_ref: str = "pk") -> dict[str, Exists]:
+def state_annotations(user_ref: str = "pk", *, now=None) -> dict[str, Exists]:
     """The annotations that load every method's state and fact with the user ``user_ref`` points at."""
-    return {f"{_STATE_PREFIX}{name}": exists for name, exists in _exists_per_state(user_ref).items()}
+    now = clock.now() if now is None else now
+    return {f"{_STATE_PREFIX}{name}": exists for name, exists in _exists_per_state(user_ref, now).items()}
+
+
+# --- the same, as a prepared statement ---------------------------------------
+#
+# Building that query through the ORM (seven EXISTS, resolved and compiled)
+# costs more CPU than PostgreSQL spends answering it, on every request of a
+# signed-in user. So it is compiled once per database and lookup, with
+# stand-ins for its two parameters, the user's id and the time; each request
+# binds the real ones. The stand-ins are values no request can have.
+_PK_STAND_IN = -(2**62) + 20261204
+_NOW_STAND_IN = datetime(1970, 1, 2, 3, 4, 5, 678901, tzinfo=dt_timezone.utc)
+
+
+@functools.cache
+def _prepared_user_query(using: str, constant_lookups: tuple) -> tuple[str, tuple, list[int], list[int]]:
+    connection = connections[using]
+    query = (get_user_model()._default_manager.using(using)
+             .annotate(**state_annotations("pk", now=_NOW_STAND_IN))
+             .filter(pk=_PK_STAND_IN, **dict(constant_lookups))[:1])
+    sql, params = query.query.sql_with_params()
+    now_as_sent = connection.ops.adapt_datetimefield_value(_NOW_STAND_IN)
+    pk_at = [i for i, value in enumerate(params) if value == _PK_STAND_IN]
+    now_at = [i for i, value in enumerate(params) if value == now_as_sent]
+    if len(pk_at) != 1:
+        raise ImproperlyConfigured("the user-with-states query must name the user once")
+    return sql, tuple(params), pk_at, now_at
+
+
+def load_user_with_states(pk, *, using: str = "default", **constant_lookups):
+    """Return the user ``pk`` (matching ``constant_lookups``, e.g. is_active=True) with its states, or None."""
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        return None
+    connection = connections[using]
+    sql, params, pk_at, now_at = _prepared_user_query(using, tuple(sorted(constant_lookups.items())))
+    bound = list(params)
+    bound[pk_at[0]] = pk
+    now_as_sent = connection.ops.adapt_datetimefield_value(clock.now())
+    for index in now_at:
+        bound[index] = now_as_sent
+    user = next(iter(get_user_model()._default_manager.raw(sql, bound).using(using)), None)
+    if user is not None:
+        remember_loaded_states(user)
+    return user
 
 
 def remember_loaded_states(user) -> None:
@@ -133,8 +184,8 @@ def _loaded_states(user) -> dict[str, bool]:
     if memo is not None and memo[0] == _states_generation:
         return memo[1]
     generation = _states_generation  # read before the query: a change during it makes the memo stale
-    row = get_user_model()._default_manager.filter(pk=user.pk).values(**_exists_per_state("pk")).first() or {}
-    loaded = {name: bool(row.get(name)) for name in _state_names()}
+    fresh = load_user_with_states(user.pk)
+    loaded = getattr(fresh, _MEMO_ATTR, (0, dict.fromkeys(_state_names(), False)))[1]
     setattr(user, _MEMO_ATTR, (generation, loaded))
     return loaded
 
@@ -161,9 +212,9 @@ def _state_names() -> list[str]:
     return [*registry(), *(name for method in all_methods() for name in method.user_facts())]
 
 
-def _exists_per_state(user_ref: str) -> dict[str, Exists]:
+def _exists_per_state(user_ref: str, now) -> dict[str, Exists]:
     """One EXISTS per method (named by its key) and per method's fact (named by the fact)."""
-    per_method = {method.key: Exists(method.all_active_devices().filter(user=OuterRef(user_ref)))
+    per_method = {method.key: Exists(method.all_active_devices(now=now).filter(user=OuterRef(user_ref)))
                   for method in all_methods()}
     facts = {name: Exists(rows.filter(user=OuterRef(user_ref)))
              for method in all_methods() for name, rows in method.user_facts().items()}
@@ -222,8 +273,9 @@ def has_primary_method_condition() -> Q:
 
 
 def _clear_on_settings_change(*, setting: str, **kwargs) -> None:
-    if setting == "MFA_METHODS":
+    if setting in ("MFA_METHODS", "DATABASES"):
         registry.cache_clear()
+        _prepared_user_query.cache_clear()
         _state_writes.cache_clear()
 
 

@@ -30,9 +30,9 @@ class AccessPassMethod(Method):
         # (gate.on_user_logged_in): loaded with the user, it costs no query.
         return {"access_pass_unsettled": AccessPass.objects.filter(status=Status.USED, settled_at__isnull=True)}
 
-    def all_active_devices(self) -> QuerySet:
+    def all_active_devices(self, *, now=None) -> QuerySet:
         """Passes that still work: only those can answer step 2."""
-        return AccessPass.objects.live()
+        return AccessPass.objects.live(now=now)
 
     def status_detail(self, user) -> str:
         live = self.active_devices(user).first()

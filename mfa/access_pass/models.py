@@ -33,9 +33,9 @@ class Status(models.TextChoices):
 
 
 class AccessPassQuerySet(models.QuerySet):
-    def live(self) -> "AccessPassQuerySet":
-        """Passes that still work: active and not past their expiry (the sweep may lag behind)."""
-        return self.filter(status=Status.ACTIVE, expires_at__gt=clock.now())
+    def live(self, *, now=None) -> "AccessPassQuerySet":
+        """Passes that still work at ``now`` (default: now): active and not past their expiry (the sweep may lag)."""
+        return self.filter(status=Status.ACTIVE, expires_at__gt=clock.now() if now is None else now)
 
 
 class AccessPass(ThrottlingMixin, Device):

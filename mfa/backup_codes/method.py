@@ -22,7 +22,7 @@ class BackupCodesMethod(Method):
     code_input_mode = "text"  # codes hold letters; a digit keypad could not type them
     state_columns = ("confirmed", "replaced_at", "used_at")
 
-    def all_active_devices(self) -> QuerySet:
+    def all_active_devices(self, *, now=None) -> QuerySet:
         """Return the sets whose set-up finished and that hold a code left: only those can answer."""
         return BackupCodeSet.objects.usable()
 

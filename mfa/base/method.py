@@ -119,8 +119,8 @@ class Method:
     #: for its user (mfa.registry watches writes to them to keep its memo true).
     state_columns: ClassVar[tuple[str, ...]] = ("confirmed",)
 
-    def all_active_devices(self) -> QuerySet:
-        """Return every user's confirmed devices of this method.
+    def all_active_devices(self, *, now=None) -> QuerySet:
+        """Return every user's confirmed devices of this method (that work at ``now``, default now).
 
         Pages that list many users (Manage Users) and the two-factor policy
         build one SQL query from these querysets, whatever the user count.

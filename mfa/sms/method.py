@@ -24,7 +24,7 @@ class SMSMethod(Method):
     # primary method is active, unless the user chose it.
     costs_per_challenge = True
 
-    def all_active_devices(self):
+    def all_active_devices(self, *, now=None):
         return SMSDevice.objects.filter(confirmed=True)
 
     def device_identity(self, device) -> str:

@@ -20,7 +20,7 @@ class TOTPMethod(Method):
     alternative_label = gettext_lazy("Use Google Authenticator")
     can_resend = False  # the app shows a new code every 30 seconds by itself
 
-    def all_active_devices(self) -> QuerySet:
+    def all_active_devices(self, *, now=None) -> QuerySet:
         return TOTPDevice.objects.filter(confirmed=True)
 
     def status_detail(self, user) -> str:

@@ -35,7 +35,7 @@ class WebAuthnMethod(Method):
     def answer_max_length(self) -> int:  # a signed assertion, in JSON: 1-3 KB
         return app_settings.MAX_ANSWER_BYTES
 
-    def all_active_devices(self) -> QuerySet:
+    def all_active_devices(self, *, now=None) -> QuerySet:
         return WebAuthnCredential.objects.filter(confirmed=True)
 
     def status_detail(self, user) -> str:

@@ -103,14 +103,16 @@ def test_window_rolls_over_when_clock_moves(limit, clock):
     assert take_all(limit, 4) == [True, True, True, False]
 
 
-def test_new_window_prunes_this_keys_ended_rows(limit, clock):
+def test_a_success_reset_deletes_this_keys_ended_rows_too(limit, clock):
+    """Counting is one upsert, with no pruning on the way; a success's reset and the daily sweep prune."""
     take_all(limit, 2)
     take_all(limit, 1, "user:2")
     clock.advance(WINDOW)
-
     limit.take(ACCOUNT)
 
-    assert [row.count for row in FailureCount.objects.filter(scope="test-account").order_by("window_start")] == [1, 1]
+    limit.reset(ACCOUNT)
+
+    assert [row.count for row in FailureCount.objects.filter(scope="test-account").order_by("window_start")] == [1]
 
 
 def test_delete_expired_failure_counts_removes_only_ended_windows(limit, clock):

@@ -10,7 +10,7 @@ class FakeCodeMethod(Method):
     label = "Fake code"
     is_primary = True
 
-    def all_active_devices(self):
+    def all_active_devices(self, *, now=None):
         return FakeDevice.objects.filter(confirmed=True)
 
     def status_detail(self, user) -> str:
