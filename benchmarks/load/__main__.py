@@ -249,10 +249,12 @@ def run_locust(stack: Stack, name: str, *, hammer: bool = False, kill_half_way: 
 
 def main() -> int:
     def stop(signum, _frame):
+        print(f"[load] {signal.Signals(signum).name}: stopping every process this run started", flush=True)
         raise SystemExit(128 + signum)
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGHUP, stop)
+    # Ctrl-C too, explicitly: a shell that starts us in the background ignores SIGINT for us otherwise.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, stop)
     shutil.rmtree(RUN_DIR, ignore_errors=True)
     RUN_DIR.mkdir(parents=True)
     processes = Processes()
@@ -280,8 +282,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        print("[load] interrupted; every process it started is stopped", file=sys.stderr)
-        sys.exit(130)
+    sys.exit(main())
