@@ -11,7 +11,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/ctm_auth
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 PYTEST_ARGS ?=
 
-.PHONY: run test test-sqlite test-postgres install messages system-deps services bench screenshots clean
+.PHONY: run test test-sqlite test-postgres install messages system-deps services bench load screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,7 @@ system-deps:
 	command -v msgfmt >/dev/null || missing="$$missing gettext"; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	command -v pg_ctlcluster >/dev/null || missing="$$missing postgresql"; \
+	test -x /usr/sbin/haproxy || missing="$$missing haproxy"; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing Debian packages:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
@@ -112,6 +113,14 @@ peers-venv: install
 	  $(PYTHON) -m venv $(PEERS_VENV) && $(PEERS_VENV)/bin/python -m pip install -q --upgrade pip && \
 	  eval $(PEERS_VENV)/bin/python -m pip install -q $$pins && touch "$$stamp"; \
 	fi
+
+# Two gunicorn app servers and the outbox worker behind HAProxy (TLS there),
+# on a fresh PostgreSQL database (load_ctm) and Redis database 8, driven by
+# Locust from its own venv (.bench/load-venv): normal, with a wrong-code
+# hammer, with one app server killed. Figures in .bench/load.md.
+# LOAD_USERS (50) and LOAD_SECONDS (60) for quicker runs.
+load: install services
+	$(BIN)/python -m benchmarks.load
 
 # The README's screenshots (docs/screenshots/<page>-<width>.png), taken by the
 # browser test that checks the script on every run, pointed at docs/ instead
