@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml
 # The Spanish catalogs are compiled in place (*.mo are build output, not in
 # git); without gettext the pages stay in English.
 install: $(STAMP)
-	@if command -v msgfmt >/dev/null; then $(BIN)/python manage.py compilemessages --ignore=$(VENV) -v 0; \
+	@if command -v msgfmt >/dev/null; then $(BIN)/python manage.py compilemessages --ignore=$(VENV) --ignore=.bench -v 0; \
 	  else echo "gettext is missing (make system-deps): pages stay in English"; fi
 
 # Every string of the code translated in every catalog, none fuzzy, and the

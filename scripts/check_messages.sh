@@ -14,13 +14,13 @@ python="${PYTHON:-$root/.venv/bin/python}"
 languages=(es)
 # Where catalogs live (settings LOCALE_PATHS and each app's locale/).
 catalog_dirs=(locale accounts/locale agencies/locale mfa/locale)
-ignores=(--ignore=.venv --ignore=tests --ignore=benchmarks --ignore=staticfiles --ignore=scripts)
+ignores=(--ignore=.venv --ignore=.bench --ignore=tests --ignore=benchmarks --ignore=staticfiles --ignore=scripts)
 
 command -v msgattrib >/dev/null || { echo "check_messages: gettext is missing (make system-deps)" >&2; exit 2; }
 
 copy="$(mktemp -d)"
 trap 'rm -rf "$copy"' EXIT
-tar -C "$root" --exclude=./.venv --exclude=./.git --exclude=./staticfiles --exclude='*.sqlite3*' \
+tar -C "$root" --exclude=./.venv --exclude=./.bench --exclude=./.git --exclude=./staticfiles --exclude='*.sqlite3*' \
   --exclude=./.pytest_cache --exclude='__pycache__' -cf - . | tar -C "$copy" -xf -
 for dir in "${catalog_dirs[@]}"; do mkdir -p "$copy/$dir"; done
 

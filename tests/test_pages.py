@@ -17,7 +17,7 @@ from tests.conftest import add_fake_device, reauthenticate, sign_in
 from tests.urlwalk import walk
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-SKIPPED_DIRS = {".venv", ".git", "node_modules", "staticfiles", ".pytest_cache"}
+SKIPPED_DIRS = {".venv", ".bench", ".git", "node_modules", "staticfiles", ".pytest_cache"}
 
 
 # --- A URLconf with a crashing view, for the 500 page -------------------------
