@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts.models import User
-from accounts.preferences import time_zone_names
+from accounts.preferences import is_time_zone, time_zone_names
 
 # Bounds on what we accept at sign-in, so absurd input is refused before any
 # hashing work is spent on it.
@@ -101,32 +101,41 @@ class ProfileForm(forms.ModelForm):
         widgets = {"name": forms.TextInput(attrs={"autocomplete": "name"})}
 
 
-class LongSelect(forms.Select):
-    """A <select> of hundreds of flat options (the time zones), its options written in Python.
+class TimeZoneSelect(forms.Select):
+    """The <select> of every time zone (about 600), its options written once per process.
 
-    Django renders each option through a template of its own: for about 600
-    zones that was nine tenths of the Profile's time. The <select> and its
-    attributes (id, required, aria-*) are the ones Django's widget would write.
+    Django renders each option through a template of its own, and the field
+    normalises its choices on every form: for this list that was nine tenths
+    of the Profile's time. The HTML is the one Django's Select would write
+    (tests/accounts/test_preferences.py compares them): the <select> with its
+    attributes (id, required, aria-*), the blank choice (``blank_label``,
+    which names whose zone a blank follows), then the zones.
     """
 
+    blank_label = ""
+
     def render(self, name, value, attrs=None, renderer=None) -> str:
+        chosen = value or ""
         final_attrs = {"name": name, **self.build_attrs(self.attrs, attrs)}
-        chosen = set(self.format_value(value))
-        options = format_html_join("", "<option value=\"{}\"{}>{}</option>", (
-            (choice, mark_safe(" selected") if str(choice) in chosen else "", label)
-            for choice, label in self.choices
-        ))
         # As django/forms/widgets/attrs.html: in order, True bare, False left out.
         attributes = format_html_join("", "{}", (
-            (format_html(" {}", key) if value is True else format_html(' {}="{}"', key, value),)
-            for key, value in final_attrs.items() if value is not False and value is not None
+            (format_html(" {}", key) if item is True else format_html(' {}="{}"', key, item),)
+            for key, item in final_attrs.items() if item is not False and item is not None
         ))
-        return format_html("<select{}>{}</select>", attributes, options)
+        blank = format_html('<option value=""{}>{}</option>', mark_safe(" selected") if not chosen else "",
+                            self.blank_label)
+        zones = "".join(_selected_option(zone) if zone == chosen else option for zone, option in _zone_options())
+        return format_html("<select{}>{}{}</select>", attributes, blank, mark_safe(zones))
 
 
 @functools.cache
-def _sorted_time_zones() -> tuple[tuple[str, str], ...]:
-    return tuple((name, name) for name in sorted(time_zone_names()))
+def _zone_options() -> tuple[tuple[str, str], ...]:
+    return tuple((zone, format_html('<option value="{}">{}</option>', zone, zone))
+                 for zone in sorted(time_zone_names()))
+
+
+def _selected_option(zone: str) -> str:
+    return format_html('<option value="{}" selected>{}</option>', zone, zone)
 
 
 class PreferencesForm(forms.ModelForm):
@@ -139,8 +148,7 @@ class PreferencesForm(forms.ModelForm):
 
     language = forms.ChoiceField(label=_("Language"), required=False, error_messages={
         "invalid_choice": _("Choose a language from the list.")})
-    time_zone = forms.ChoiceField(label=_("Time zone"), required=False, widget=LongSelect, error_messages={
-        "invalid_choice": _("Choose a time zone from the list.")})
+    time_zone = forms.CharField(label=_("Time zone"), required=False, widget=TimeZoneSelect)
 
     class Meta:
         model = User
@@ -151,7 +159,13 @@ class PreferencesForm(forms.ModelForm):
         self.fields["language"].choices = [("", _("Browser's language")), *settings.LANGUAGES]
         follow = (_("Agency's time zone (%(zone)s)") % {"zone": agency_time_zone} if agency_time_zone
                   else _("The site's time zone (%(zone)s)") % {"zone": settings.TIME_ZONE})
-        self.fields["time_zone"].choices = [("", follow), *_sorted_time_zones()]
+        self.fields["time_zone"].widget.blank_label = follow
+
+    def clean_time_zone(self) -> str:
+        zone = self.cleaned_data["time_zone"]
+        if zone and not is_time_zone(zone):
+            raise forms.ValidationError(_("Choose a time zone from the list."), code="invalid_choice")
+        return zone
 
 
 class SetPasswordForm(forms.Form):

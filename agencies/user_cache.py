@@ -61,13 +61,17 @@ class PerUserCache:
         memo = user.__dict__.get(self._memo_key)
         if memo is not None and memo[0] == self._generation:
             return memo[1]
+        generation = self._generation
         if not user.__dict__.get(_PREFETCHED_ATTR):
             user.__dict__[_PREFETCHED_ATTR] = True
-            if self._prefetch_all(user):
-                memo = user.__dict__.get(self._memo_key)
-                if memo is not None:
-                    return memo[1]
-        generation = self._generation
+            if not self._prefetch_all(user):
+                # Logged once; a second call to a dead cache would only add its timeout.
+                value = compute()
+                user.__dict__[self._memo_key] = (generation, value)
+                return value
+            memo = user.__dict__.get(self._memo_key)
+            if memo is not None:
+                return memo[1]
         value = self.get(user.pk, compute)
         user.__dict__[self._memo_key] = (generation, value)
         return value
