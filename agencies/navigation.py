@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
+from agencies.memberships import memberships_of
 from agencies.models import Membership, Role
 from agencies.user_cache import PerUserCache
 
@@ -29,12 +30,12 @@ SETTINGS_ENTRIES: list[tuple[str, str, frozenset[str]]] = [
 # it changes only with a membership or an agency's name (agencies.signals
 # forgets it then). It decides no access: each page checks the role itself.
 _MENU_ROLES = PerUserCache(name="settings menu", key_prefix="settings-menu", timeout=15 * 60,
-                           logger=logging.getLogger(__name__))
+                           logger=logging.getLogger(__name__), compute=lambda user: _managed_agencies(user))
 
 
 def settings_menu_for(user) -> list[MenuEntry]:
     """Return the Settings entries for each agency the user owns or administers."""
-    memberships = _MENU_ROLES.get_for(user, lambda: _managed_agencies(user))
+    memberships = _MENU_ROLES.get_for(user)
     entries: list[MenuEntry] = []
     for agency_id, agency_name, role in memberships:
         for label, url_name, roles in SETTINGS_ENTRIES:
@@ -52,10 +53,8 @@ def settings_menu_for(user) -> list[MenuEntry]:
 
 def _managed_agencies(user) -> list[tuple[int, str, str]]:
     """(agency id, agency name, role) of each agency the user owns or administers."""
-    return list(
-        Membership.objects.filter(user=user, role__in=[Role.OWNER, Role.ADMIN])
-        .order_by("pk").values_list("agency_id", "agency__name", "role")
-    )
+    return [(row["agency_id"], row["agency__name"], row["role"]) for row in memberships_of(user)
+            if row["role"] in (Role.OWNER, Role.ADMIN)]
 
 
 def forget_menus(user_ids) -> None:

@@ -13,10 +13,11 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 
+from agencies.memberships import memberships_of
 from agencies.models import Agency, Membership
 from agencies.user_cache import PerUserCache
 from ctm_auth import clock
-from mfa.registry import active_method_annotations, all_methods
+from mfa.registry import all_methods, method_states
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ BACKUP_CODES_KEY = "backup_codes"
 
 
 _ANSWERS = PerUserCache(name="two-factor policy", key_prefix="2fa-policy", timeout=CACHE_TIMEOUT,
-                        logger=logger)
+                        logger=logger, compute=lambda user: _compute(user).__dict__)
 
 
 def eligible_agencies():
@@ -102,15 +103,12 @@ POLICY_FIELDS = ("agency__name", "agency__require_two_factor", "agency__two_fact
 
 
 def _compute(user) -> TwoFactorRequirement:
-    """Read the requirement with one query: one row per eligible agency, with the user's methods."""
-    methods = active_method_annotations("user_id")
-    rows = list(
-        Membership.objects.filter(user_id=user.pk, agency__plan__allows_required_two_factor=True)
-        .annotate(**methods).values(*POLICY_FIELDS, *methods).order_by("agency_id")
-    )
+    """The requirement from the user's memberships (one query, shared) and method states (known already)."""
+    rows = sorted((row for row in memberships_of(user) if row["agency__plan__allows_required_two_factor"]),
+                  key=lambda row: row["agency_id"])
     if not rows:
         return NOT_REQUIRED
-    return combine(rows, active={key.removeprefix("has_") for key in methods if rows[0][key]})
+    return combine(rows, active={key for key, on in method_states(user).items() if on})
 
 
 def combine(rows: list[dict], *, active: set[str]) -> TwoFactorRequirement:
@@ -145,7 +143,7 @@ def requirement_for(user) -> TwoFactorRequirement:
     """Return the user's requirement, from the cache when possible, else from the database."""
     if getattr(user, "pk", None) is None:
         return NOT_REQUIRED
-    return TwoFactorRequirement(**_ANSWERS.get_for(user, lambda: _compute(user).__dict__))
+    return TwoFactorRequirement(**_ANSWERS.get_for(user))
 
 
 def forget_user(user_id: int) -> None:

@@ -9,23 +9,22 @@ A member of several agencies sees the zone of the agency they joined first.
 """
 import logging
 
+from agencies.memberships import memberships_of
 from agencies.models import Agency, Membership
 from agencies.user_cache import PerUserCache
 
 logger = logging.getLogger(__name__)
 
 CACHE_TIMEOUT = 15 * 60
-_ANSWERS = PerUserCache(name="agency time zone", key_prefix="agency-time-zone", timeout=CACHE_TIMEOUT, logger=logger)
-
-
-def _read(user_id: int) -> str:
-    zone = Membership.objects.filter(user_id=user_id).order_by("pk").values_list("agency__time_zone", flat=True)
-    return next(iter(zone), "")
+_ANSWERS = PerUserCache(
+    name="agency time zone", key_prefix="agency-time-zone", timeout=CACHE_TIMEOUT, logger=logger,
+    compute=lambda user: next((row["agency__time_zone"] for row in memberships_of(user)), ""),
+)
 
 
 def agency_time_zone(user) -> str:
     """Return the time zone of the user's (first) agency, or "" when they belong to none."""
-    return _ANSWERS.get_for(user, lambda: _read(user.pk))
+    return _ANSWERS.get_for(user)
 
 
 def forget_users(user_ids) -> None:

@@ -8,7 +8,7 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django_otp.models import Device
 
-from agencies import navigation, preferences
+from agencies import memberships, navigation, preferences
 from agencies.models import Agency, Membership
 from agencies.policy import forget_user
 
@@ -28,6 +28,7 @@ def device_or_membership_changed(sender, instance, **kwargs) -> None:
     if isinstance(instance, (Device, Membership)):
         _forget_after_commit(getattr(instance, "user_id", None))
     if isinstance(instance, Membership):
+        memberships.memberships_changed()
         for forget in (preferences.forget_users, navigation.forget_menus):
             forget([instance.user_id])
             transaction.on_commit(lambda forget=forget: forget([instance.user_id]), robust=True)
@@ -36,6 +37,7 @@ def device_or_membership_changed(sender, instance, **kwargs) -> None:
 @receiver(post_save, sender=Agency)
 def agency_changed(sender, instance: Agency, update_fields=None, created=False, **kwargs) -> None:
     """Members who follow the agency's time zone see a new one, and its new name in the menu, at their next page."""
+    memberships.memberships_changed()
     if created:
         return
     if update_fields is None or "name" in update_fields:

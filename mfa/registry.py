@@ -198,7 +198,10 @@ def active_devices_of(user, method: Method) -> list:
     """
     if not method.is_active_for(user):
         return []
-    memo = user.__dict__.setdefault(_DEVICES_MEMO_ATTR, {}) if hasattr(user, "__dict__") else {}
+    memo = getattr(user, _DEVICES_MEMO_ATTR, None)
+    if memo is None:
+        memo = {}
+        setattr(user, _DEVICES_MEMO_ATTR, memo)
     cached = memo.get(method.key)
     if cached is not None and cached[0] == _states_generation:
         return cached[1]

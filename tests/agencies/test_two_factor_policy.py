@@ -249,17 +249,14 @@ def test_policy_middleware_costs_one_query_uncached_and_none_cached(acme):
     with CaptureQueriesContext(connection) as cached:
         client.get(url)
     cache.clear()
-    # The cache also held the session's copy (read from the database once more), the
-    # agency's time zone (agencies.preferences) and the Settings menu (agencies.navigation).
+    # The cache also held the session's copy (read from the database once more).
     with CaptureQueriesContext(connection) as uncached:
         client.get(url)
-    is_zone_query = lambda sql: sql.startswith('SELECT "agencies_agency"."time_zone"')  # noqa: E731
-    assert [is_zone_query(q["sql"]) for q in uncached].count(True) == 1
-    assert not [q for q in cached if is_zone_query(q["sql"])]
-    assert len(uncached) - len(cached) == 4
-    is_policy_query = lambda sql: "agency__step_up_minutes" in sql  # noqa: E731 - the policy row's alias
-    assert len([q for q in uncached if is_policy_query(q["sql"])]) == 1
-    assert not [q for q in cached if is_policy_query(q["sql"])]
+    # One query (agencies.memberships) computes the policy, the zone and the menu.
+    is_memberships_query = lambda sql: '"agencies_agency"."step_up_minutes"' in sql  # noqa: E731
+    assert [is_memberships_query(q["sql"]) for q in uncached].count(True) == 1
+    assert not [q for q in cached if is_memberships_query(q["sql"])]
+    assert len(uncached) - len(cached) == 2
 
 
 def test_turning_policy_off_is_audited_and_lifts_enforcement(acme, django_capture_on_commit_callbacks):
