@@ -176,7 +176,7 @@ def redis_server(settings):
     """A redis-server of this test's own, used as Django's cache; stopped afterwards."""
     server = RedisServer().start()
     settings.CACHES = {"default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "ctm_auth.cache.RedisCache",
         "LOCATION": server.url,
         "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
     }}

@@ -115,7 +115,7 @@ if REDIS_URL:
     # in one process's memory once there is more than one process.
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "ctm_auth.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "ctm-auth"),
             # An unreachable Redis must fail a request in a second, not hang
