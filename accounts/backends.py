@@ -2,30 +2,20 @@
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 
-from mfa.registry import load_user_with_states, remember_loaded_states, state_annotations
+from mfa.registry import load_user_with_states
 
 #: ``authenticate(known_user=...)`` was not given: look the user up by email.
 _LOOK_UP = object()
 
 
-def users_with_method_states():
-    """Users loaded together with every MFA method's state: one query answers both.
+def load_user_with_method_states(**lookup):
+    """Return the one user matching ``lookup`` (by ``pk`` or ``email__iexact``), its method states kept on it.
 
     Each request of a signed-in user loads the user anyway (sessions,
-    sign-in); asking the method states in the same statement saves a query
-    per method on every page (mfa.registry.method_states reads the memo).
+    sign-in); asking every MFA method's state in the same statement saves a
+    query per method on every page (mfa.registry.method_states reads the memo).
     """
-    return get_user_model()._default_manager.annotate(**state_annotations("pk"))
-
-
-def load_user_with_method_states(**lookup):
-    """Return the one user matching ``lookup`` (or None), its method states kept on it."""
-    if "pk" in lookup:  # every request's look-up: the prepared statement (mfa.registry)
-        return load_user_with_states(**lookup)
-    user = users_with_method_states().filter(**lookup).first()
-    if user is not None:
-        remember_loaded_states(user)
-    return user
+    return load_user_with_states(**lookup)
 
 
 class EmailBackend(ModelBackend):

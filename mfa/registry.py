@@ -118,37 +118,50 @@ def state_annotations(user_ref: str = "pk", *, now=None) -> dict[str, Exists]:
 # Building that query through the ORM (seven EXISTS, resolved and compiled)
 # costs more CPU than PostgreSQL spends answering it, on every request of a
 # signed-in user. So it is compiled once per database and lookup, with
-# stand-ins for its two parameters, the user's id and the time; each request
-# binds the real ones. The stand-ins are values no request can have.
-_PK_STAND_IN = -(2**62) + 20261204
+# stand-ins for its two parameters, the user (by id or by email) and the
+# time; each request binds the real ones, prepared as the ORM would. The
+# stand-ins are values no request can have.
 _NOW_STAND_IN = datetime(1970, 1, 2, 3, 4, 5, 678901, tzinfo=dt_timezone.utc)
+# The user lookups that may vary: (stand-in, how the ORM prepares a value for the database).
+_USER_LOOKUPS = {
+    "pk": (-(2**62) + 20261204, lambda connection, value: int(value)),
+    # IExact.process_rhs: LIKE-escaped on SQLite, as typed on PostgreSQL.
+    "email__iexact": ("zqxstandinzqx", lambda connection, value: connection.ops.prep_for_iexact_query(str(value))),
+}
 
 
 @functools.cache
-def _prepared_user_query(using: str, constant_lookups: tuple) -> tuple[str, tuple, list[int], list[int]]:
+def _prepared_user_query(using: str, lookup: str, constant_lookups: tuple) -> tuple[str, tuple, int, list[int]]:
     connection = connections[using]
+    stand_in, _prepare = _USER_LOOKUPS[lookup]
     query = (get_user_model()._default_manager.using(using)
              .annotate(**state_annotations("pk", now=_NOW_STAND_IN))
-             .filter(pk=_PK_STAND_IN, **dict(constant_lookups))[:1])
+             .filter(**{lookup: stand_in}, **dict(constant_lookups))[:1])
     sql, params = query.query.sql_with_params()
     now_as_sent = connection.ops.adapt_datetimefield_value(_NOW_STAND_IN)
-    pk_at = [i for i, value in enumerate(params) if value == _PK_STAND_IN]
+    user_at = [i for i, value in enumerate(params) if value == stand_in]
     now_at = [i for i, value in enumerate(params) if value == now_as_sent]
-    if len(pk_at) != 1:
+    if len(user_at) != 1:
         raise ImproperlyConfigured("the user-with-states query must name the user once")
-    return sql, tuple(params), pk_at, now_at
+    return sql, tuple(params), user_at[0], now_at
 
 
-def load_user_with_states(pk, *, using: str = "default", **constant_lookups):
-    """Return the user ``pk`` (matching ``constant_lookups``, e.g. is_active=True) with its states, or None."""
+def load_user_with_states(*, using: str = "default", **lookups):
+    """Return the one user matching ``lookups`` with its states kept on it, or None.
+
+    One of the lookups is ``pk`` or ``email__iexact`` (the value varies);
+    others (``is_active=True``) are part of the prepared statement.
+    """
+    [lookup] = [name for name in lookups if name in _USER_LOOKUPS]
+    value = lookups.pop(lookup)
+    connection = connections[using]
     try:
-        pk = int(pk)
+        value = _USER_LOOKUPS[lookup][1](connection, value)
     except (TypeError, ValueError):
         return None
-    connection = connections[using]
-    sql, params, pk_at, now_at = _prepared_user_query(using, tuple(sorted(constant_lookups.items())))
+    sql, params, user_at, now_at = _prepared_user_query(using, lookup, tuple(sorted(lookups.items())))
     bound = list(params)
-    bound[pk_at[0]] = pk
+    bound[user_at] = value
     now_as_sent = connection.ops.adapt_datetimefield_value(clock.now())
     for index in now_at:
         bound[index] = now_as_sent
@@ -184,7 +197,7 @@ def _loaded_states(user) -> dict[str, bool]:
     if memo is not None and memo[0] == _states_generation:
         return memo[1]
     generation = _states_generation  # read before the query: a change during it makes the memo stale
-    fresh = load_user_with_states(user.pk)
+    fresh = load_user_with_states(pk=user.pk)
     loaded = getattr(fresh, _MEMO_ATTR, (0, dict.fromkeys(_state_names(), False)))[1]
     setattr(user, _MEMO_ATTR, (generation, loaded))
     return loaded
@@ -211,8 +224,9 @@ def active_devices_of(user, method: Method) -> list:
     return devices
 
 
-def _state_names() -> list[str]:
-    return [*registry(), *(name for method in all_methods() for name in method.user_facts())]
+@functools.cache
+def _state_names() -> tuple[str, ...]:
+    return (*registry(), *(name for method in all_methods() for name in method.user_facts()))
 
 
 def _exists_per_state(user_ref: str, now) -> dict[str, Exists]:
@@ -278,6 +292,7 @@ def has_primary_method_condition() -> Q:
 def _clear_on_settings_change(*, setting: str, **kwargs) -> None:
     if setting in ("MFA_METHODS", "DATABASES"):
         registry.cache_clear()
+        _state_names.cache_clear()
         _prepared_user_query.cache_clear()
         _state_writes.cache_clear()
 
