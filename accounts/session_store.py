@@ -3,7 +3,7 @@
 Reads come from the cache (Redis in production), so a signed-in page costs
 no session query; every write still goes to the database first, which stays
 the record (the Profile's session list reads it, and a cold or restarted
-Redis falls back to it). Three changes to Django's engine:
+Redis falls back to it). What differs from Django's engine:
 
 - A new key is not looked up before it is used. The key is 32 random
   characters (about 165 bits), and the INSERT that creates the row is
@@ -12,6 +12,7 @@ Redis falls back to it). Three changes to Django's engine:
 - ``cycle_key()`` (a sign-in rotating the key against session fixation)
   deletes the old session at once, but writes the new one only when the
   response saves it: one INSERT instead of an INSERT and an UPDATE.
+- ``delete()`` is one DELETE (Django's reads the row first).
 - The cache is never needed: while it is down, sessions load from the
   database and sign-out still signs out. A copy the cache could not forget
   (it was unreachable from this server, then came back) would keep a
@@ -91,11 +92,12 @@ class SessionStore(CachedDBStore):
         try:
             self._cache.delete(self.cache_key_prefix + key)
         except CACHE_ERRORS as error:
-            logger.warning("session %s: cache unavailable, its copy lives at most %d s (%s)",
-                           key[-6:], app_settings.SESSION_CACHE_SECONDS, type(error).__name__)
+            # No part of the key in the log: it is the browser's credential.
+            logger.warning("session ended while the cache is unavailable: its copy lives at most %d s (%s)",
+                           app_settings.SESSION_CACHE_SECONDS, type(error).__name__)
         if session_key is None and self._insert_on_save:
             return  # cycled and not yet written: there is no row to delete
-        # One DELETE (Django's engine reads the row first, then deletes it).
+        # _raw_delete: one DELETE, without the collector reading the row first.
         rows = self.model.objects.filter(session_key=key)
         rows._raw_delete(rows.db)
 
@@ -108,5 +110,5 @@ class SessionStore(CachedDBStore):
             try:
                 self._cache.delete(self.cache_key)
             except CACHE_ERRORS:
-                logger.warning("session %s: cache unavailable, its copy lives at most %d s",
-                               self.cache_key[-6:], app_settings.SESSION_CACHE_SECONDS)
+                logger.warning("session saved while the cache is unavailable: its copy lives at most %d s",
+                               app_settings.SESSION_CACHE_SECONDS)

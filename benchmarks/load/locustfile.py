@@ -213,7 +213,13 @@ class WrongCodeHammer(Browser):
         now = time.time()
         window = {totp(self.account["secret"], now + d * STEP) for d in (-2, -1, 0, 1, 2)}
         wrong = next(c for c in ("000000", "111111", "222222") if c not in window)
-        response = self.post(VERIFY, "hammer: POST /account/login/verify/ (wrong code)", expect=200,
-                             data={"csrfmiddlewaretoken": self.token, "code": wrong})
-        if response is None:
-            self.token = None  # the half-done sign-in ended: start again
+        origin = self.host.rstrip("/")
+        with self.client.post(VERIFY, data={"csrfmiddlewaretoken": self.token, "code": wrong},
+                              name="hammer: POST /account/login/verify/ (wrong code)", allow_redirects=False,
+                              catch_response=True, headers={"Origin": origin, "Referer": f"{origin}{VERIFY}"}) as response:
+            if response.status_code == 429:
+                # The balancer's tarpit: an attacker keeps going, and so does this client.
+                response.success()
+            elif response.status_code != 200:
+                response.failure(f"POST {VERIFY}: {response.status_code}")
+                self.token = None  # the half-done sign-in ended: start again

@@ -72,8 +72,11 @@ class Run:
         ]
         if self.hammer:
             hammer = self.hammer
-            out.append(f"hammer: {len(hammer)} wrong-code posts ({len(hammer) / self.seconds:.1f}/s), "
-                       f"5xx {self.count_5xx(hammer)}, p95 {percentile([s[2] for s in hammer], 0.95):.0f} ms")
+            tarpitted = sum(1 for s in hammer if s[3] == 429)
+            out.append(f"hammer: {len(hammer)} requests ({len(hammer) / self.seconds:.1f}/s), "
+                       f"{len(hammer) - tarpitted} reached the app, {tarpitted} held and refused by the "
+                       f"balancer (429), 5xx {self.count_5xx(hammer)}, "
+                       f"p95 {percentile([s[2] for s in hammer], 0.95):.0f} ms")
         if self.kill_at is not None:
             before, after = self.around_kill()
             failed = [s for s in self.people if s[4]]
