@@ -39,12 +39,12 @@ def methods_signing_in_without_user() -> list[Method]:
 # Asking each method "does this user have a confirmed device?" costs one EXISTS
 # per method, and a page asks it several times (the policy, the chooser, the
 # Profile's table). Instead the states are read in one statement, usually the
-# very one that loads the user (accounts.backends adds ``state_annotations`` to
-# it), and kept on that user object. A request builds its user afresh, so the
-# memo never outlives a request. Within a request any write to a table that
-# holds a state (a set-up, a reset, a used pass or code) moves
-# ``_states_generation``, and the next question reads the states again: nothing
-# decides on a state older than the last change.
+# very one that loads the user (``load_user_with_states``, which
+# accounts.backends uses), and kept on that user object. A request builds its
+# user afresh, so the memo never outlives a request. Within a request any
+# write that can change a state (a set-up, a reset, a used pass or code)
+# moves ``_states_generation``, and the next question reads the states again:
+# nothing decides on a state older than the last change.
 
 _STATE_PREFIX = "mfa_state_"
 _MEMO_ATTR = "_mfa_method_states"
@@ -108,7 +108,7 @@ def watch_connection(connection, **kwargs) -> None:
 
 
 def state_annotations(user_ref: str = "pk", *, now=None) -> dict[str, Exists]:
-    """The annotations that load every method's state and fact with the user ``user_ref`` points at."""
+    """The annotations that load every method's state and fact (at ``now``) with the user ``user_ref`` points at."""
     now = clock.now() if now is None else now
     return {f"{_STATE_PREFIX}{name}": exists for name, exists in _exists_per_state(user_ref, now).items()}
 
@@ -165,18 +165,17 @@ def load_user_with_states(*, using: str = "default", **lookups):
     now_as_sent = connection.ops.adapt_datetimefield_value(clock.now())
     for index in now_at:
         bound[index] = now_as_sent
+    generation = _states_generation  # read before the query: a change during it makes the memo stale
     user = next(iter(get_user_model()._default_manager.raw(sql, bound).using(using)), None)
     if user is not None:
-        remember_loaded_states(user)
+        _remember_loaded_states(user, generation)
     return user
 
 
-def remember_loaded_states(user) -> None:
-    """Keep the states a query with ``state_annotations`` loaded onto ``user`` as its memo."""
-    names = _state_names()
-    if all(hasattr(user, f"{_STATE_PREFIX}{name}") for name in names):
-        loaded = {name: bool(getattr(user, f"{_STATE_PREFIX}{name}")) for name in names}
-        setattr(user, _MEMO_ATTR, (_states_generation, loaded))
+def _remember_loaded_states(user, generation: int) -> None:
+    """Keep the states the query with ``state_annotations`` loaded onto ``user`` as its memo."""
+    loaded = {name: bool(getattr(user, f"{_STATE_PREFIX}{name}")) for name in _state_names()}
+    setattr(user, _MEMO_ATTR, (generation, loaded))
 
 
 def method_states(user) -> dict[str, bool]:

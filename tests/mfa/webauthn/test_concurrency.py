@@ -9,7 +9,7 @@ from agencies import flows as agency_flows
 from mfa.webauthn import flows
 from mfa.webauthn.models import SpentChallenge, WebAuthnCredential
 from tests.concurrency import run_concurrently
-from tests.conftest import add_fake_device, reauthenticate, sign_in
+from tests.conftest import FAKE_CODE, add_fake_device, reauthenticate, sign_in
 from tests.mfa.webauthn.conftest import (
     ADD,
     PROFILE,
@@ -33,10 +33,10 @@ def failures(results) -> list:
     return [result for result in results if isinstance(result, Exception)]
 
 
-def signed_in_browser(user) -> Client:
-    """``user`` (no second factor) signed in with the password, step-up window open."""
+def signed_in_browser(user, code: str | None = None) -> Client:
+    """``user`` signed in (with ``code`` when they have the test method), step-up window open."""
     client = Client()
-    assert sign_in(client, user, code=None).status_code == 302
+    assert sign_in(client, user, code=code).status_code == 302
     assert reauthenticate(client, user).status_code == 302
     return client
 
@@ -124,7 +124,15 @@ def test_one_challenge_held_by_two_sessions_is_spent_once(reauthenticated_client
 # -- two additions at once -----------------------------------------------------------------
 
 def two_pages(user, count: int = 2) -> tuple[list[Client], list[dict]]:
-    browsers = [signed_in_browser(user) for _ in range(count)]
+    """Browsers on the add-a-key page at once, each with a step-up window the first new key leaves open.
+
+    The user has a second factor already: with the password alone, a key
+    added by one browser would close the other's window (a step-up with the
+    password holds only while there is no second factor), and a browser
+    that comes second would be sent to step up instead of racing.
+    """
+    add_fake_device(user)
+    browsers = [signed_in_browser(user, code=FAKE_CODE) for _ in range(count)]
     return browsers, [options_on(b.get("/mfa/webauthn/")) for b in browsers]
 
 
