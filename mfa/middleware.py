@@ -50,9 +50,11 @@ class OTPMiddleware(django_otp.middleware.OTPMiddleware):
     django-otp loads that device on every request, for ``user.is_verified()``
     and ``user.otp_device``; this product keeps its own proof of the second
     factor in the session (accounts.reauth), so most pages never ask, and
-    paid a query each for nothing. ``is_verified()`` and ``otp_device`` still
-    give django-otp's answers, with its checks (the device is the user's and
-    confirmed), the first time one of them is read.
+    paid a query each for nothing. ``is_verified()`` still gives django-otp's
+    answer, with its checks (the device is the user's and confirmed): its
+    first call loads the device and sets ``otp_device``, which is then there
+    as django-otp sets it (django_otp.login sets it too). Nothing in this
+    product reads ``otp_device`` without calling ``is_verified()`` first.
     """
 
     def _verify_user_sync(self, request, user):
