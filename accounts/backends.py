@@ -8,16 +8,6 @@ from mfa.registry import load_user_with_states
 _LOOK_UP = object()
 
 
-def load_user_with_method_states(**lookup):
-    """Return the one user matching ``lookup`` (by ``pk`` or ``email__iexact``), its method states kept on it.
-
-    Each request of a signed-in user loads the user anyway (sessions,
-    sign-in); asking every MFA method's state in the same statement saves a
-    query per method on every page (mfa.registry.method_states reads the memo).
-    """
-    return load_user_with_states(**lookup)
-
-
 class EmailBackend(ModelBackend):
     """ModelBackend keyed on email, compared case-insensitively.
 
@@ -43,6 +33,6 @@ class EmailBackend(ModelBackend):
         return None
 
     def get_user(self, user_id):
-        """The signed-in user of a request, with its method states (one query for both)."""
-        user = load_user_with_method_states(pk=user_id)
+        """The signed-in user of a request, with every MFA method's state (one query for both)."""
+        user = load_user_with_states(pk=user_id)
         return user if user is not None and self.user_can_authenticate(user) else None

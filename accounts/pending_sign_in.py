@@ -8,10 +8,10 @@ from django.dispatch import Signal
 from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare
 
-from accounts.backends import load_user_with_method_states
 from accounts.models import User
 from ctm_auth import clock
 from mfa.app_settings import app_settings as mfa_settings
+from mfa.registry import load_user_with_states
 
 PENDING_SESSION_KEY = "signin_pending"
 
@@ -29,7 +29,7 @@ def pending_user(request: HttpRequest) -> User | None:
     if clock.timestamp() - pending["started_at"] > mfa_settings.PENDING_SIGN_IN_TIMEOUT:
         cancel_pending(request)
         return None
-    user = load_user_with_method_states(pk=pending["user_id"], is_active=True)
+    user = load_user_with_states(pk=pending["user_id"], is_active=True)
     if user is None or not constant_time_compare(pending.get("auth_hash", ""), user.get_session_auth_hash()):
         cancel_pending(request)
         return None

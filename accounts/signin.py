@@ -18,7 +18,6 @@ from django.utils.translation import gettext as _
 
 from accounts import audit, reauth
 from accounts.app_settings import app_settings
-from accounts.backends import load_user_with_method_states
 from accounts.client import rate_limit_network
 from accounts.models import User, normalize_email_address
 from accounts.pending_sign_in import (  # noqa: F401 - the half-done sign-in's state, re-exported for the views
@@ -35,7 +34,7 @@ from ctm_auth import clock
 from mfa import policy
 from mfa.app_settings import app_settings as mfa_settings
 from mfa.base.method import Method
-from mfa.registry import get_method
+from mfa.registry import get_method, load_user_with_states
 
 # A passkey that answered without user verification: possession is proven,
 # the password is still to come (then no step 2: the key was the second factor).
@@ -89,7 +88,7 @@ def check_password_step(request: HttpRequest, *, email: str, password: str) -> P
     """
     email_key = normalize_email_address(email)
     # The one lookup of this step: the rate limits key on it, and authenticate() checks its password.
-    known_user = load_user_with_method_states(email__iexact=email_key)
+    known_user = load_user_with_states(email__iexact=email_key)
     device = known_device_id(request, known_user)
     account_key = account_limit_key(known_user, email_key)
     slots = [
@@ -266,7 +265,7 @@ def key_proven_user(request: HttpRequest) -> User | None:
     proven = request.session.get(KEY_PROVEN_SESSION_KEY)
     if not proven:
         return None
-    user = load_user_with_method_states(pk=proven["user_id"], is_active=True)
+    user = load_user_with_states(pk=proven["user_id"], is_active=True)
     if (clock.timestamp() - proven["started_at"] > mfa_settings.PENDING_SIGN_IN_TIMEOUT or user is None
             or not constant_time_compare(proven["auth_hash"], user.get_session_auth_hash())):
         request.session.pop(KEY_PROVEN_SESSION_KEY, None)

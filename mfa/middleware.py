@@ -65,9 +65,6 @@ class OTPMiddleware(django_otp.middleware.OTPMiddleware):
         return user
 
     def _load_device(self, request, user) -> bool:
-        """Load the device once (as django-otp does, but now), then answer from it."""
-        persistent_id = request.session.get(DEVICE_ID_SESSION_KEY)
-        device = self._device_from_persistent_id(persistent_id) if persistent_id else None
-        self._init_user_fields(user)
-        user.otp_device = self._finalize_device(request, user, device)
+        """Load the device now, as django-otp would have (its is_verified() replaces this one), and answer."""
+        super()._verify_user_sync(request, user)
         return user.is_verified()

@@ -133,7 +133,7 @@ _USER_LOOKUPS = {
 @functools.cache
 def _prepared_user_query(using: str, lookup: str, constant_lookups: tuple) -> tuple[str, tuple, int, list[int]]:
     connection = connections[using]
-    stand_in, _prepare = _USER_LOOKUPS[lookup]
+    stand_in = _USER_LOOKUPS[lookup][0]
     query = (get_user_model()._default_manager.using(using)
              .annotate(**state_annotations("pk", now=_NOW_STAND_IN))
              .filter(**{lookup: stand_in}, **dict(constant_lookups))[:1])
@@ -228,13 +228,17 @@ def _state_names() -> tuple[str, ...]:
     return (*registry(), *(name for method in all_methods() for name in method.user_facts()))
 
 
+def _exists_per_method(user_ref: str, now) -> dict[str, Exists]:
+    """One EXISTS per method, named by its key: the user ``user_ref`` points at has it active at ``now``."""
+    return {method.key: Exists(method.all_active_devices(now=now).filter(user=OuterRef(user_ref)))
+            for method in all_methods()}
+
+
 def _exists_per_state(user_ref: str, now) -> dict[str, Exists]:
     """One EXISTS per method (named by its key) and per method's fact (named by the fact)."""
-    per_method = {method.key: Exists(method.all_active_devices(now=now).filter(user=OuterRef(user_ref)))
-                  for method in all_methods()}
     facts = {name: Exists(rows.filter(user=OuterRef(user_ref)))
              for method in all_methods() for name, rows in method.user_facts().items()}
-    return per_method | facts
+    return _exists_per_method(user_ref, now) | facts
 
 
 def active_methods(user) -> list[Method]:
@@ -275,8 +279,7 @@ def active_method_annotations(user_ref: str) -> dict[str, Exists]:
     Lets a query over many users (or one user plus other facts) learn every
     method's state in the same SQL statement.
     """
-    return {f"has_{method.key}": Exists(method.all_active_devices().filter(user=OuterRef(user_ref)))
-            for method in all_methods()}
+    return {f"has_{key}": exists for key, exists in _exists_per_method(user_ref, clock.now()).items()}
 
 
 def has_primary_method_condition() -> Q:

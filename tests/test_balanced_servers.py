@@ -135,6 +135,19 @@ def winner_and_loser(responses: list[Response]) -> tuple[int, int]:
     return signed_in[0], 1 - signed_in[0]
 
 
+def assert_exactly_one_signed_in(browsers: list[Client], responses: list[Response], user, *, refusal: str) -> None:
+    """One browser reached the Profile; the other was shown ``refusal`` and is signed in as no one."""
+    winner, loser = winner_and_loser(responses)
+    assert responses[winner].headers["Location"] == PROFILE
+    assert responses[loser].status == 200
+    assert refusal in responses[loser].text
+    profile = browsers[winner].get(PROFILE)
+    refused = browsers[loser].get(PROFILE)
+    assert profile.status == 200 and user.name in profile.text
+    assert refused.status == 302 and refused.headers["Location"].startswith(LOGIN)
+    assert AuditEvent.objects.filter(event_type=audit.SIGN_IN_SUCCEEDED, actor=user).count() == 1
+
+
 def test_one_totp_code_sent_at_once_to_both_servers_signs_in_exactly_once(balanced, make_user, password):
     user = make_user("twice@example.test", name="Tess Twice")
     device = enrol_totp(user)
@@ -142,15 +155,7 @@ def test_one_totp_code_sent_at_once_to_both_servers_signs_in_exactly_once(balanc
 
     responses = post_at_once_one_per_server(browsers, VERIFY, {"code": current_code(device)})
 
-    winner, loser = winner_and_loser(responses)
-    assert responses[winner].headers["Location"] == PROFILE
-    assert responses[loser].status == 200
-    assert "That code was already used." in responses[loser].text
-    profile = browsers[winner].get(PROFILE)
-    refused = browsers[loser].get(PROFILE)
-    assert profile.status == 200 and "Tess Twice" in profile.text
-    assert refused.status == 302 and refused.headers["Location"].startswith(LOGIN)
-    assert AuditEvent.objects.filter(event_type=audit.SIGN_IN_SUCCEEDED, actor=user).count() == 1
+    assert_exactly_one_signed_in(browsers, responses, user, refusal="That code was already used.")
     failure = AuditEvent.objects.get(event_type=totp_flows.TOTP_VERIFICATION_FAILED, target_user=user)
     assert failure.data["error"] == "code_reused"
 
@@ -164,12 +169,4 @@ def test_one_backup_code_sent_at_once_to_both_servers_signs_in_exactly_once(bala
     responses = post_at_once_one_per_server(browsers, f"{VERIFY}?method=backup_codes",
                                             {"method": "backup_codes", "code": codes[0]})
 
-    winner, loser = winner_and_loser(responses)
-    assert responses[winner].headers["Location"] == PROFILE
-    assert responses[loser].status == 200
-    assert "That backup code has already been used." in responses[loser].text
-    profile = browsers[winner].get(PROFILE)
-    refused = browsers[loser].get(PROFILE)
-    assert profile.status == 200 and "Bea Backup" in profile.text
-    assert refused.status == 302 and refused.headers["Location"].startswith(LOGIN)
-    assert AuditEvent.objects.filter(event_type=audit.SIGN_IN_SUCCEEDED, actor=user).count() == 1
+    assert_exactly_one_signed_in(browsers, responses, user, refusal="That backup code has already been used.")
