@@ -6,6 +6,7 @@ Django's ORM refuses to run beside one unless told it is safe, which it is
 here because the test thread and the loop never share a query.
 """
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -85,6 +86,83 @@ def audit_pages(browser, auditor, monkeypatch, tmp_path):
     problems = auditor.problems(recorder.documents())
     if problems:
         pytest.fail("Accessibility / narrow-screen audit:\n" + "\n".join(problems), pytrace=False)
+
+
+class InFlightRequests:
+    """Counts the live server's requests still being answered, so a test's end can wait for them.
+
+    On SQLite the live server's threads share the test's one in-memory
+    connection. A request still running when the test ends (a click whose
+    answer nobody waited for) would run inside the database flush between
+    tests, and its rollback could bring the flushed rows back.
+    """
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.count = 0
+        self.idle = threading.Condition()
+
+    def __call__(self, environ, start_response):
+        with self.idle:
+            self.count += 1
+        try:
+            response = self.app(environ, start_response)
+        except BaseException:
+            self._done()
+            raise
+        return _CallOnClose(response, self._done)
+
+    def _done(self) -> None:
+        with self.idle:
+            self.count -= 1
+            self.idle.notify_all()
+
+    def wait_until_idle(self, timeout: float) -> bool:
+        with self.idle:
+            return self.idle.wait_for(lambda: self.count == 0, timeout=timeout)
+
+
+class _CallOnClose:
+    """A WSGI response that calls ``on_close`` once the server has closed it (sent, or the client left)."""
+
+    def __init__(self, response, on_close) -> None:
+        self.response, self.on_close = response, on_close
+
+    def __iter__(self):
+        return iter(self.response)
+
+    def close(self) -> None:
+        try:
+            if hasattr(self.response, "close"):
+                self.response.close()
+        finally:
+            self.on_close()
+
+
+@pytest.fixture(scope="session")
+def _live_server_requests(live_server) -> InFlightRequests:
+    """Wrap the live server's application once (its handler threads ask the server for it per request)."""
+    server = live_server.thread.httpd
+    counted = InFlightRequests(server.get_app())
+    server.set_app(counted)
+    return counted
+
+
+@pytest.fixture(autouse=True)
+def _answered_before_the_flush(request):
+    """After a live-server test, wait until every request it sent was answered, then let the flush run.
+
+    It takes the database fixture first, so its teardown runs before the
+    flush; the browser contexts, set up after it, are closed before it waits.
+    """
+    if "live_server" not in request.fixturenames:
+        yield
+        return
+    request.getfixturevalue("transactional_db")
+    in_flight = request.getfixturevalue("_live_server_requests")
+    yield
+    if not in_flight.wait_until_idle(timeout=30):
+        pytest.fail("the live server was still answering this test's requests 30 s after it ended")
 
 
 @pytest.fixture
