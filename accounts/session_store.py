@@ -12,7 +12,9 @@ Redis falls back to it). What differs from Django's engine:
 - ``cycle_key()`` (a sign-in rotating the key against session fixation)
   deletes the old session at once, but writes the new one only when the
   response saves it: one INSERT instead of an INSERT and an UPDATE.
-- ``delete()`` is one DELETE (Django's reads the row first).
+- ``delete()`` is one DELETE (Django's reads the row first). It forgets
+  the cached copy before it and again once it commits, since a request
+  between the two could have cached the row again.
 - The cache is never needed: while it is down, sessions load from the
   database and sign-out still signs out. A copy the cache could not forget
   (it was unreachable from this server, then came back) would keep a
@@ -25,6 +27,7 @@ import logging
 from django.contrib.sessions.backends.base import CreateError
 from django.contrib.sessions.backends.cached_db import SessionStore as CachedDBStore
 from django.contrib.sessions.backends.db import SessionStore as DBStore
+from django.db import transaction
 from django.utils.crypto import get_random_string
 
 from accounts.app_settings import app_settings
@@ -89,17 +92,25 @@ class SessionStore(CachedDBStore):
         key = session_key or self.session_key
         if key is None:
             return
+        self._forget_copy(key)
+        if session_key is None and self._insert_on_save:
+            return  # cycled and not yet written: there is no row to delete
+        # _raw_delete: one DELETE, without the collector reading the row first.
+        rows = self.model.objects.filter(session_key=key)
+        rows._raw_delete(rows.db)
+        # Until the DELETE commits (a revocation runs in a transaction), a
+        # request on this key misses the cache, still reads the row and
+        # caches it again: forget that copy once the row is gone for everyone.
+        # Outside a transaction this runs at once.
+        transaction.on_commit(lambda: self._forget_copy(key), using=rows.db)
+
+    def _forget_copy(self, key: str) -> None:
         try:
             self._cache.delete(self.cache_key_prefix + key)
         except CACHE_ERRORS as error:
             # No part of the key in the log: it is the browser's credential.
             logger.warning("session ended while the cache is unavailable: its copy lives at most %d s (%s)",
                            app_settings.SESSION_CACHE_SECONDS, type(error).__name__)
-        if session_key is None and self._insert_on_save:
-            return  # cycled and not yet written: there is no row to delete
-        # _raw_delete: one DELETE, without the collector reading the row first.
-        rows = self.model.objects.filter(session_key=key)
-        rows._raw_delete(rows.db)
 
     def _store_copy(self, data: dict, expiry_age: int) -> None:
         try:

@@ -8,6 +8,7 @@ a revoked session alive for long.
 import pytest
 from django.contrib.sessions.models import Session
 from django.core.cache import cache
+from django.db import transaction
 from django.test import Client
 from django.urls import reverse
 
@@ -88,3 +89,21 @@ def test_a_session_deleted_from_the_database_alone_ends_with_its_cached_copy(cli
     cache.delete(SessionStore.cache_key_prefix + key)  # SESSION_CACHE_SECONDS later, Redis drops the copy
 
     assert client.get(PROFILE).status_code == 302
+
+
+def test_a_copy_cached_while_a_revocation_commits_is_forgotten_once_it_commits(
+        client, user_with_mfa, redis_server, django_capture_on_commit_callbacks):
+    """A stolen cookie's request that slips in before the revocation commits does not keep the session alive."""
+    assert sign_in(client, user_with_mfa).status_code == 302
+    key = client.cookies["sessionid"].value
+    data = SessionStore(key).load()
+
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        SessionStore(key).delete()  # the revocation, not yet committed
+        # Meanwhile a request on the stolen cookie, on another connection,
+        # misses the cache, still sees the row and caches it again (as load() does).
+        SessionStore(key)._store_copy(data, app_settings.SESSION_CACHE_SECONDS)
+        assert cache.get(SessionStore.cache_key_prefix + key) is not None
+
+    assert cache.get(SessionStore.cache_key_prefix + key) is None
+    assert client.get(PROFILE).status_code == 302  # sent to sign in
