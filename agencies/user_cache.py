@@ -15,6 +15,8 @@ from django.core.cache import cache
 from ctm_auth.faults import CACHE_ERRORS
 
 _PREFETCHED_ATTR = "_per_user_cache_prefetched"
+# What a request learnt from its first read of every answer (kept on the user).
+_READ, _CACHE_DOWN = "read", "cache down"
 
 
 class PerUserCache:
@@ -49,14 +51,19 @@ class PerUserCache:
         memo = getattr(user, self._memo_attr, None)
         if memo is not None and memo[0] == self._generation:
             return memo[1]
-        if getattr(user, _PREFETCHED_ATTR, None) is None:
-            setattr(user, _PREFETCHED_ATTR, True)
+        prefetched = getattr(user, _PREFETCHED_ATTR, None)
+        if prefetched is None:
             if self._read_all(user):
+                setattr(user, _PREFETCHED_ATTR, _READ)
                 memo = getattr(user, self._memo_attr, None)
                 if memo is not None and memo[0] == self._generation:
                     return memo[1]
                 return self.get(user)  # forgotten while the others were computed
-            value = self.compute(user)  # the cache is down: logged once, not asked again
+            # The cache is down: logged once, and no answer of this request asks it again.
+            setattr(user, _PREFETCHED_ATTR, _CACHE_DOWN)
+            value = self.compute(user)
+        elif prefetched is _CACHE_DOWN:
+            value = self.compute(user)
         else:
             value = self.get(user)  # forgotten since this request read it
         setattr(user, self._memo_attr, (self._generation, value))

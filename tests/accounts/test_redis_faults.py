@@ -301,3 +301,17 @@ def test_policy_while_redis_is_down_is_read_from_the_database(acme, redis_server
     warnings = [r for r in caplog.records if r.name == "agencies.policy"]
     assert [r.levelname for r in warnings] == ["WARNING"] * 4
     assert all("cache unavailable" in r.getMessage() and r.exc_info is None for r in warnings)
+
+
+def test_a_page_while_redis_is_down_asks_it_for_the_users_answers_once(acme, redis_server, caplog):
+    """The policy, the agency's time zone and the Settings menu are computed without a second wait on a dead cache."""
+    client = Client()
+    add_fake_device(acme.owner)
+    assert sign_in(client, acme.owner).status_code == 302
+    redis_server.stop()
+
+    response = client.get(PROFILE)
+
+    assert response.status_code == 200 and acme.owner.email in response.content.decode()
+    reads = [r for r in caplog.records if "could not read an answer" in r.getMessage()]
+    assert len(reads) == 1
