@@ -164,7 +164,8 @@ def manage_users_page(agency: Agency, *, search: str = "", without_two_factor: b
         Prefetch("subaccounts", queryset=SubAccount.objects.only("id", "name").order_by("name")))}
     return ManageUsersPage(
         page=page,
-        rows=[_member_row(on_page[pk], rule, now) for pk in page.object_list],
+        # A member removed between the two statements is left out, not a 500.
+        rows=[_member_row(on_page[pk], rule, now) for pk in page.object_list if pk in on_page],
         total_members=compliance["total"],
         members_with_two_factor=compliance["with_two_factor"],
         rule=rule,

@@ -156,3 +156,21 @@ def test_manage_users_compliance_line_is_singular_for_one_user(client, solo):
 
     assert "1 of 1 user has two-factor authentication" in page
     assert "users have" not in page
+
+
+def test_a_member_removed_while_the_page_is_read_is_left_out(owner_client, acme, monkeypatch):
+    """The page's ids and its rows are two statements; a removal between them must not break the page."""
+    from agencies import selectors
+
+    rows_of = selectors.members_with_methods
+
+    def removed_in_between(agency):
+        Membership.objects.filter(agency=agency, user=acme.bob).delete()  # another administrator's removal
+        return rows_of(agency)
+
+    monkeypatch.setattr(selectors, "members_with_methods", removed_in_between)
+    response = owner_client.get(manage_users_url(acme.agency))
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert acme.alice.email in page and acme.bob.email not in page
