@@ -1,8 +1,9 @@
 """The "require two-factor" policy: who is bound, by when, and whether they comply.
 
-Every request of a signed-in user asks ``requirement_for``; the answer is
-cached per user and costs one SQL query when it is not. The cache entry is
-dropped when the policy, a membership or one of the user's devices changes.
+Every request of a signed-in user asks ``requirement_for``; the agencies'
+rule is cached per user and costs one SQL query when it is not (the entry
+is dropped when the policy or a membership changes). Whether the user
+complies comes from the method states loaded with the user each request.
 
 The cache is only a shortcut: while Redis is unreachable the answer comes
 from the database, so signed-in pages keep working and the policy stays
@@ -10,7 +11,7 @@ enforced, and dropping an entry never fails the change that caused it.
 """
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from agencies.memberships import memberships_of
@@ -103,16 +104,23 @@ POLICY_FIELDS = ("agency__name", "agency__require_two_factor", "agency__two_fact
 
 
 def _compute(user) -> TwoFactorRequirement:
-    """The requirement from the user's memberships (one query, shared) and method states (known already)."""
+    """The agencies' rule from the user's memberships (one query, shared), for the cache.
+
+    Its ``has_primary_method`` is not kept: requirement_for works it out
+    again on every request from the states loaded with the user.
+    """
     rows = sorted((row for row in memberships_of(user) if row["agency__plan__allows_required_two_factor"]),
                   key=lambda row: row["agency_id"])
     if not rows:
         return NOT_REQUIRED
-    return combine(rows, active={key for key, on in method_states(user).items() if on})
+    return combine(rows)
 
 
-def combine(rows: list[dict], *, active: set[str]) -> TwoFactorRequirement:
-    """The strictest rule over the user's eligible agencies (``rows`` holds POLICY_FIELDS)."""
+def combine(rows: list[dict]) -> TwoFactorRequirement:
+    """The strictest rule over the user's eligible agencies (``rows`` holds POLICY_FIELDS).
+
+    ``has_primary_method`` is left False: it is the user's, not the agencies' (requirement_for).
+    """
     requiring = [row for row in rows if row["agency__require_two_factor"]]
     allowed: frozenset[str] | None = None
     for row in requiring:
@@ -124,12 +132,10 @@ def combine(rows: list[dict], *, active: set[str]) -> TwoFactorRequirement:
     # No deadline on a requiring agency means "at once": it is then the earliest.
     first = next((row for row in requiring if row["agency__two_factor_deadline"] is None), None) or next(
         iter(dated), None)
-    primary = {method.key for method in all_methods() if method.is_primary}
     return TwoFactorRequirement(
         required=bool(requiring),
         deadline=first["agency__two_factor_deadline"] if first else None,
         deadline_agency=first["agency__name"] if first else "",
-        has_primary_method=any(key in primary and (allowed is None or key in allowed) for key in active),
         allowed_methods=allowed,
         backup_codes_allowed=all(row["agency__allow_backup_codes"] for row in requiring),
         trusted_browser_days=min(
@@ -139,11 +145,24 @@ def combine(rows: list[dict], *, active: set[str]) -> TwoFactorRequirement:
     )
 
 
+def _has_allowed_primary(active: set[str], allowed: frozenset[str] | None) -> bool:
+    primary = {method.key for method in all_methods() if method.is_primary}
+    return any(key in primary and (allowed is None or key in allowed) for key in active)
+
+
 def requirement_for(user) -> TwoFactorRequirement:
-    """Return the user's requirement, from the cache when possible, else from the database."""
+    """Return the user's requirement: the agencies' rule from the cache when possible, else from the database.
+
+    Whether the user complies is never taken from the cache. It comes from
+    the method states this request loaded with the user, so a method
+    removed a moment ago on another server counts at once, even if a
+    request that began before the removal stored the rule after it.
+    """
     if getattr(user, "pk", None) is None:
         return NOT_REQUIRED
-    return TwoFactorRequirement(**_ANSWERS.get_for(user))
+    rule = TwoFactorRequirement(**_ANSWERS.get_for(user))
+    active = {key for key, on in method_states(user).items() if on}
+    return replace(rule, has_primary_method=_has_allowed_primary(active, rule.allowed_methods))
 
 
 def forget_user(user_id: int) -> None:

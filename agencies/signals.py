@@ -1,12 +1,13 @@
 """Drop cached policy answers when what they were computed from changes.
 
-forget_user never raises for an unreachable cache, so a device or membership
+The cached rule is the agencies' (agencies.policy): a device's change needs
+no forget, since whether the user complies is read with the user on every
+request. forget_user never raises for an unreachable cache, so a membership
 saved while Redis is down is saved, not answered with a 500.
 """
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
-from django_otp.models import Device
 
 from agencies import memberships, navigation, preferences
 from agencies.models import Agency, Membership
@@ -22,16 +23,14 @@ def _forget_after_commit(user_id: int | None) -> None:
         transaction.on_commit(lambda: forget_user(user_id), robust=True)
 
 
-@receiver(post_save)
-@receiver(post_delete)
-def device_or_membership_changed(sender, instance, **kwargs) -> None:
-    if isinstance(instance, (Device, Membership)):
-        _forget_after_commit(getattr(instance, "user_id", None))
-    if isinstance(instance, Membership):
-        memberships.memberships_changed()
-        for forget in (preferences.forget_users, navigation.forget_menus):
-            forget([instance.user_id])
-            transaction.on_commit(lambda forget=forget: forget([instance.user_id]), robust=True)
+@receiver(post_save, sender=Membership)
+@receiver(post_delete, sender=Membership)
+def membership_changed(sender, instance: Membership, **kwargs) -> None:
+    _forget_after_commit(instance.user_id)
+    memberships.memberships_changed()
+    for forget in (preferences.forget_users, navigation.forget_menus):
+        forget([instance.user_id])
+        transaction.on_commit(lambda forget=forget: forget([instance.user_id]), robust=True)
 
 
 @receiver(post_save, sender=Agency)

@@ -232,8 +232,26 @@ def test_enrolling_a_method_lifts_the_redirect_at_once(acme):
     client = Client()
     sign_in(client, acme.bob, code=None)
     assert client.get(reverse("accounts:profile")).status_code == 302
-    add_fake_device(acme.bob)  # the method's save invalidates the cached answer
+    add_fake_device(acme.bob)  # read with the user at the next request; the cached rule is the agency's
     assert client.get(reverse("accounts:profile")).status_code == 200
+
+
+def test_a_method_removed_while_the_rule_is_cached_is_enforced_at_the_next_request(acme):
+    """Another server may store the agency's rule after a removal; compliance is still read fresh."""
+    from tests.fake_method.models import FakeDevice
+
+    add_fake_device(acme.owner)
+    add_fake_device(acme.alice)
+    turn_on(acme.agency, acme.owner)
+    client = Client()
+    assert sign_in(client, acme.alice).status_code == 302
+    assert client.get(reverse("accounts:profile")).status_code == 200  # the rule is cached now
+
+    # A bulk delete sends no signal and forgets nothing, as a racing server's late store would leave it.
+    FakeDevice.objects.filter(user=acme.alice)._raw_delete(FakeDevice.objects.db)
+
+    response = client.get(reverse("accounts:profile"))
+    assert response.status_code == 302 and response.url == reverse("accounts:two_factor_required")
 
 
 def test_policy_middleware_costs_one_query_uncached_and_none_cached(acme):
