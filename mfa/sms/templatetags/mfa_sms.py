@@ -11,8 +11,11 @@ register = template.Library()
 def sms_texts_sent(user) -> list:
     """Return the user's recent texts (numbers masked) for the sign-in activity list.
 
-    Only while Text Messages is on: without a phone no text goes out, and the
-    Profile would pay a query for an empty list (the states are known already).
+    Only while Text Messages is on (the states are known already, so the
+    Profile pays no query for most users, who have no phone). The texts that
+    matter there are the ones nobody asked for, sign-in and re-authentication
+    codes, and those go only to a phone that is on. Set-up texts of a phone
+    never confirmed, and the history of a phone since removed, are not listed.
     """
     method = get_method("sms")
     if getattr(user, "pk", None) is None or method is None or not method.is_active_for(user):
