@@ -12,9 +12,9 @@ Redis falls back to it). What differs from Django's engine:
 - ``cycle_key()`` (a sign-in rotating the key against session fixation)
   deletes the old session at once, but writes the new one only when the
   response saves it: one INSERT instead of an INSERT and an UPDATE.
-- ``delete()`` is one DELETE (Django's reads the row first). It forgets
-  the cached copy before it and again once it commits, since a request
-  between the two could have cached the row again.
+- ``delete()`` is one DELETE (Django's reads the row first), then forgets
+  the cached copy; in a transaction, again once it commits, since a request
+  before the commit could read the row and cache it again.
 - The cache is never needed: while it is down, sessions load from the
   database and sign-out still signs out. A copy the cache could not forget
   (it was unreachable from this server, then came back) would keep a
@@ -92,17 +92,17 @@ class SessionStore(CachedDBStore):
         key = session_key or self.session_key
         if key is None:
             return
-        self._forget_copy(key)
         if session_key is None and self._insert_on_save:
-            return  # cycled and not yet written: there is no row to delete
+            return  # cycled and not yet written: no row, and no copy yet
         # _raw_delete: one DELETE, without the collector reading the row first.
         rows = self.model.objects.filter(session_key=key)
         rows._raw_delete(rows.db)
-        # Until the DELETE commits (a revocation runs in a transaction), a
-        # request on this key misses the cache, still reads the row and
-        # caches it again: forget that copy once the row is gone for everyone.
-        # Outside a transaction this runs at once.
-        transaction.on_commit(lambda: self._forget_copy(key), using=rows.db)
+        self._forget_copy(key)
+        if transaction.get_connection(rows.db).in_atomic_block:
+            # Until the DELETE commits (a revocation runs in a transaction), a
+            # request on this key can still read the row and cache it again:
+            # forget once more when the row is gone for everybody.
+            transaction.on_commit(lambda: self._forget_copy(key), using=rows.db)
 
     def _forget_copy(self, key: str) -> None:
         try:
