@@ -196,6 +196,9 @@ def trusted_browser_rows(user: User, *, current_token: str = "") -> list[Browser
     rows, period = _honoured(user), trust_period_for(user)
     if rows is None or period is None:
         return []
+    rows = list(rows)
+    if not rows:  # most users: no fingerprint to work out
+        return []
     current, this_hash = fingerprint(user), _token_hash(current_token) if current_token else ""
     return [
         BrowserRow(
