@@ -1,12 +1,14 @@
 """Read-only queries for the accounts pages."""
 from dataclasses import dataclass
 
+from django.db.models import QuerySet
 from django.urls import reverse
 
 from accounts import audit, audit_events
 from accounts.app_settings import app_settings
 from accounts.client import describe_browser
 from accounts.models import AuditEvent
+from ctm_auth.prepared import prepared
 from mfa import policy
 from mfa.registry import all_methods, default_method, get_method
 
@@ -102,11 +104,16 @@ class ActivityRow:
     browser: str
 
 
+@prepared  # the Profile lists them on every visit
+def _sign_in_events(user_id: int) -> QuerySet[AuditEvent]:
+    return AuditEvent.objects.filter(
+        target_user_id=user_id, event_type__in=audit.SIGN_IN_EVENTS
+    ).only("created_at", "event_type", "method", "ip_address", "user_agent")[: app_settings.SIGN_IN_ACTIVITY_LIMIT]
+
+
 def recent_sign_in_activity(user) -> list[ActivityRow]:
     """Return the user's latest sign-in attempts, newest first."""
-    events = AuditEvent.objects.filter(
-        target_user=user, event_type__in=audit.SIGN_IN_EVENTS
-    ).only("created_at", "event_type", "method", "ip_address", "user_agent")[: app_settings.SIGN_IN_ACTIVITY_LIMIT]
+    events = _sign_in_events(user.pk)
     return [
         ActivityRow(
             when=event.created_at,

@@ -21,6 +21,7 @@ from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, logout, update_se
 from django.contrib.sessions.models import Session
 from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models.query import RawQuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
@@ -30,6 +31,7 @@ from accounts.app_settings import app_settings
 from accounts.client import client_ip, describe_browser, user_agent
 from accounts.models import User, UserSession
 from ctm_auth import clock
+from ctm_auth.prepared import prepared
 
 SESSION_REVOKED = "session.revoked"
 
@@ -110,19 +112,24 @@ def active_session(user: User, *, session_id: int, current_key: str | None) -> S
     return next((row for row in active_sessions(user, current_key=current_key) if row.id == session_id), None)
 
 
-def _candidate_rows(user: User) -> QuerySet[UserSession]:
+def _candidate_rows(user: User) -> RawQuerySet:
     """The user's rows within both timeouts whose Django session still exists, with its data."""
     now = clock.now()
-    django_session = Session.objects.filter(
-        # Django's own expiry, on Django's own clock (it set expire_date).
-        session_key=OuterRef("session_key"), expire_date__gt=timezone.now(),
+    return _rows_with_session_data(
+        user.pk,
+        now - timedelta(seconds=app_settings.SESSION_IDLE_TIMEOUT),
+        now - timedelta(seconds=app_settings.SESSION_MAX_AGE),
+        timezone.now(),  # Django's own expiry, on Django's own clock (it set expire_date)
     )
+
+
+@prepared  # the Profile asks it on every visit
+def _rows_with_session_data(user_id: int, active_since: datetime, signed_in_since: datetime,
+                            django_now: datetime) -> QuerySet[UserSession]:
+    django_session = Session.objects.filter(session_key=OuterRef("session_key"), expire_date__gt=django_now)
     return (
-        UserSession.objects.filter(
-            user=user,
-            last_active_at__gte=now - timedelta(seconds=app_settings.SESSION_IDLE_TIMEOUT),
-            signed_in_at__gte=now - timedelta(seconds=app_settings.SESSION_MAX_AGE),
-        )
+        UserSession.objects.filter(user_id=user_id, last_active_at__gte=active_since,
+                                   signed_in_at__gte=signed_in_since)
         .annotate(session_data=Subquery(django_session.values("session_data")[:1]))
         .filter(session_data__isnull=False)
         .only("id", "session_key", "ip_address", "user_agent", "signed_in_at", "last_active_at")

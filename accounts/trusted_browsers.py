@@ -30,6 +30,7 @@ from accounts.app_settings import app_settings
 from accounts.client import client_ip, describe_browser, user_agent
 from accounts.models import TrustedBrowser, User
 from ctm_auth import clock
+from ctm_auth.prepared import prepared
 from mfa import policy
 from mfa.registry import active_devices_of, active_methods, default_method
 
@@ -91,7 +92,13 @@ def _honoured(user: User) -> QuerySet[TrustedBrowser] | None:
     if period is None:
         return None
     now = clock.now()
-    return TrustedBrowser.objects.filter(user=user, revoked_at=None, expires_at__gt=now, created_at__gt=now - period)
+    return _honoured_rows.build(user.pk, now, now - period)
+
+
+@prepared  # the Profile lists them on every visit
+def _honoured_rows(user_id: int, now: datetime, trusted_since: datetime) -> QuerySet[TrustedBrowser]:
+    return TrustedBrowser.objects.filter(user_id=user_id, revoked_at=None, expires_at__gt=now,
+                                         created_at__gt=trusted_since)
 
 
 # -- trusting, at sign-in step 2 ----------------------------------------------
@@ -193,10 +200,11 @@ class BrowserRow:
 
 def trusted_browser_rows(user: User, *, current_token: str = "") -> list[BrowserRow]:
     """Return the browsers that would skip step 2 for ``user`` now, newest first."""
-    rows, period = _honoured(user), trust_period_for(user)
-    if rows is None or period is None:
+    period = trust_period_for(user)
+    if period is None:
         return []
-    rows = list(rows)
+    now = clock.now()
+    rows = list(_honoured_rows(user.pk, now, now - period))
     if not rows:  # most users: no fingerprint to work out
         return []
     current, this_hash = fingerprint(user), _token_hash(current_token) if current_token else ""
