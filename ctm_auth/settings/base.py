@@ -94,6 +94,9 @@ TEMPLATES = [
         },
     },
 ]
+# Django's renderer, with its <input> and <select> written in Python while
+# their templates are Django's own (ctm_auth/form_renderer.py says why).
+FORM_RENDERER = "ctm_auth.form_renderer.FormRenderer"
 
 DATABASES = {
     "default": dj_database_url.parse(
