@@ -53,8 +53,8 @@ class PerUserCache:
             return memo[1]
         prefetched = getattr(user, _PREFETCHED_ATTR, None)
         if prefetched is None:
+            setattr(user, _PREFETCHED_ATTR, _READ)  # before computing: an answer that asks another reads it alone
             if self._read_all(user):
-                setattr(user, _PREFETCHED_ATTR, _READ)
                 memo = getattr(user, self._memo_attr, None)
                 if memo is not None and memo[0] == self._generation:
                     return memo[1]
