@@ -118,7 +118,10 @@ def test_worker_killed_mid_send_is_replaced_and_the_text_goes_out_once(
     wait_until(lambda: state_of(row) == "sent", timeout=30, what="the sweep to recover the row", logs=pool.logs)
     assert row.attempts == 2
     assert len(fake_twilio.accepted) == 1 and fake_twilio.accepted[0].form["To"] == NUMBER
-    assert AuditEvent.objects.filter(event_type=SENT, data__delivery=row.pk).count() == 1
+    # The worker records the row sent first (a text is never sent twice), then its audit event.
+    sent_events = AuditEvent.objects.filter(event_type=SENT, data__delivery=row.pk)
+    wait_until(lambda: sent_events.exists(), what="the text's audit event", logs=pool.logs)
+    assert sent_events.count() == 1
     code = fake_twilio.accepted[0].form["Body"].split("code is ")[1][:6]
     assert client.post(VERIFY, {"code": code}).status_code == 302
 
