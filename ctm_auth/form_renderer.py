@@ -96,14 +96,10 @@ class FormRenderer(DjangoTemplates):
         return known
 
     def _check(self, template_name: str) -> bool:
-        if template_name == _SELECT:
-            return self._own_file(_SELECT) and self._own_file(_ATTRS)
-        if template_name == _OPTION:
-            return self._own_file(_OPTION) and self._own_file(_ATTRS)
-        if template_name == _INPUT:
-            return self._own_file(_INPUT) and self._own_file(_ATTRS)
-        own = self._own_file(template_name)
-        return (own and (_DJANGO_FORM_TEMPLATES / template_name).read_text() == _INCLUDES_INPUT
+        if template_name in (_SELECT, _OPTION, _INPUT):  # each includes attrs.html
+            return self._own_file(template_name) and self._own_file(_ATTRS)
+        return (self._own_file(template_name)
+                and (_DJANGO_FORM_TEMPLATES / template_name).read_text() == _INCLUDES_INPUT
                 and self._check(_INPUT))
 
     def _own_file(self, template_name: str) -> bool:
