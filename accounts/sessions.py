@@ -21,7 +21,6 @@ from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, logout, update_se
 from django.contrib.sessions.models import Session
 from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, QuerySet, Subquery
-from django.db.models.query import RawQuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
@@ -112,7 +111,7 @@ def active_session(user: User, *, session_id: int, current_key: str | None) -> S
     return next((row for row in active_sessions(user, current_key=current_key) if row.id == session_id), None)
 
 
-def _candidate_rows(user: User) -> RawQuerySet:
+def _candidate_rows(user: User) -> list[UserSession]:
     """The user's rows within both timeouts whose Django session still exists, with its data."""
     now = clock.now()
     return _rows_with_session_data(

@@ -10,7 +10,7 @@ request, so each shape is compiled once per process and database:
     def _rows(user_id: int, since: datetime) -> QuerySet[Row]:
         return Row.objects.filter(user_id=user_id, created_at__gte=since)
 
-    _rows(user.pk, clock.now() - timedelta(days=1))  # a RawQuerySet of Row
+    _rows(user.pk, clock.now() - timedelta(days=1))  # a list of Row
 
 The function is called once with stand-ins, values no caller passes (an
 ``int`` far below any primary key, a ``datetime`` on 2 January 1970), and its
@@ -19,18 +19,23 @@ database as the ORM prepares them, wherever the stand-ins were (a subquery
 the ORM repeats in WHERE repeats its parameters). Every parameter must be
 annotated ``int`` or ``datetime`` and used by the query; anything else the
 query holds (constants, LIMIT) is part of its shape.
+
+The rows come back as model instances, as the queryset would give them
+(``CompiledSelect``: Django's ModelIterable without the compile), not through
+``Model.objects.raw()``: a RawQuerySet maps its columns to fields anew on
+every call, which cost as much CPU again as the statement's round trip.
 """
 import functools
 import inspect
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from datetime import timezone as dt_timezone
 
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.db import connections
-from django.db.models import QuerySet
-from django.db.models.query import RawQuerySet
+from django.db.models import Model, QuerySet
 
 _INT_STAND_IN_BASE = -(2**62) + 20261207
 
@@ -50,39 +55,89 @@ def _as_sent(connection, value):
     return int(value)
 
 
+@dataclass(frozen=True)
+class CompiledSelect:
+    """A model queryset's SQL, compiled once, and how its rows become instances (as Django's ModelIterable)."""
+
+    sql: str
+    params: tuple
+    model: type[Model]
+    #: The model's columns in the row (``.only()`` leaves the others deferred), and where they are.
+    field_names: tuple[str, ...]
+    fields_at: slice
+    #: (attribute, position) of each annotation: ``.annotate(session_data=...)`` becomes ``row.session_data``.
+    annotations: tuple[tuple[str, int], ...]
+    #: (position, (converters, expression)) of each column the database backend converts (SQLite's datetimes).
+    converters: tuple
+
+    @classmethod
+    def of(cls, queryset: QuerySet, using: str) -> "CompiledSelect":
+        compiler = queryset.query.get_compiler(using=using)
+        sql, params = compiler.as_sql()  # fills compiler.select, klass_info and annotation_col_map
+        klass_info = compiler.klass_info
+        if klass_info.get("related_klass_infos") or queryset._prefetch_related_lookups:
+            raise ImproperlyConfigured("a compiled query loads one model: no select_related or prefetch_related")
+        select_fields = klass_info["select_fields"]
+        fields_at = slice(select_fields[0], select_fields[-1] + 1)
+        columns = [column for column, _sql, _alias in compiler.select[:compiler.col_count]]
+        return cls(
+            sql=sql, params=tuple(params), model=queryset.model,
+            field_names=tuple(column.target.attname for column, _sql, _alias in compiler.select[fields_at]),
+            fields_at=fields_at, annotations=tuple(compiler.annotation_col_map.items()),
+            converters=tuple(compiler.get_converters(columns).items()),
+        )
+
+    def fetch(self, params: list, *, using: str) -> list:
+        """Run the statement with ``params`` and return its rows as model instances."""
+        connection = connections[using]
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, params)
+            rows = cursor.fetchall()
+        instances = []
+        for row in rows:
+            if self.converters:
+                row = list(row)
+                for position, (converters, expression) in self.converters:
+                    for converter in converters:
+                        row[position] = converter(row[position], expression, connection)
+            instance = self.model.from_db(using, self.field_names, row[self.fields_at])
+            for name, position in self.annotations:
+                setattr(instance, name, row[position])
+            instances.append(instance)
+        return instances
+
+
 class PreparedQuery:
     def __init__(self, build: Callable[..., QuerySet]):
         self.build = build
         self.kinds = [parameter.annotation for parameter in inspect.signature(build, eval_str=True).parameters.values()]
-        self._compiled: dict[str, tuple] = {}
+        self._compiled: dict[str, tuple[CompiledSelect, list[list[int]]]] = {}
         functools.update_wrapper(self, build)
         _ALL.append(self)
 
-    def __call__(self, *values, using: str = "default") -> RawQuerySet:
-        sql, params, positions, model = self._compiled.get(using) or self._compile(using)
+    def __call__(self, *values, using: str = "default") -> list:
+        select, positions = self._compiled.get(using) or self._compile(using)
         connection = connections[using]
-        bound = list(params)
+        bound = list(select.params)
         for at, value in zip(positions, values, strict=True):
             sent = _as_sent(connection, value)
             for position in at:
                 bound[position] = sent
-        return model._default_manager.raw(sql, bound).using(using)
+        return select.fetch(bound, using=using)
 
-    def _compile(self, using: str) -> tuple:
+    def _compile(self, using: str) -> tuple[CompiledSelect, list[list[int]]]:
         connection = connections[using]
         stand_ins = [_stand_in(kind, index) for index, kind in enumerate(self.kinds)]
-        queryset = self.build(*stand_ins).using(using)
-        sql, params = queryset.query.sql_with_params()
+        select = CompiledSelect.of(self.build(*stand_ins), using)
         positions = []
         for stand_in in stand_ins:
             sent = _as_sent(connection, stand_in)
-            found = [index for index, param in enumerate(params) if param == sent]
+            found = [index for index, param in enumerate(select.params) if param == sent]
             if not found:
                 raise ImproperlyConfigured(f"{self.build.__qualname__}: every parameter must be used by its query")
             positions.append(found)
-        compiled = (sql, tuple(params), positions, queryset.model)
-        self._compiled[using] = compiled
-        return compiled
+        self._compiled[using] = (select, positions)
+        return select, positions
 
     def forget(self) -> None:
         self._compiled.clear()
@@ -92,7 +147,7 @@ _ALL: list[PreparedQuery] = []
 
 
 def prepared(build: Callable[..., QuerySet]) -> PreparedQuery:
-    """Compile ``build``'s queryset once per database; calling it returns a RawQuerySet of its model."""
+    """Compile ``build``'s queryset once per database; calling it returns a list of its model's instances."""
     return PreparedQuery(build)
 
 

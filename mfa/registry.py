@@ -1,16 +1,18 @@
 """The enabled MFA methods, loaded once from settings.MFA_METHODS."""
 import functools
+from dataclasses import dataclass
 from datetime import datetime
 from datetime import timezone as dt_timezone
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
-from django.db import connections
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Exists, OuterRef, Q
 from django.utils.module_loading import import_string
 
 from ctm_auth import clock
+from ctm_auth.prepared import CompiledSelect
 from mfa.app_settings import app_settings
 from mfa.base.method import Method
 
@@ -130,20 +132,41 @@ _USER_LOOKUPS = {
 }
 
 
+@dataclass(frozen=True)
+class _OneUsersQuery:
+    """A statement compiled once with stand-ins for its user and its time, bound per call."""
+
+    select: CompiledSelect
+    user_at: int
+    now_at: tuple[int, ...]  # empty when the answer does not depend on the time
+
+    @classmethod
+    def of(cls, queryset, *, user_stand_in, using: str) -> "_OneUsersQuery":
+        select = CompiledSelect.of(queryset, using)
+        now_as_sent = connections[using].ops.adapt_datetimefield_value(_NOW_STAND_IN)
+        user_at = [i for i, value in enumerate(select.params) if value == user_stand_in]
+        if len(user_at) != 1:
+            raise ImproperlyConfigured(f"a prepared query of one user must name the user once: {select.sql}")
+        return cls(select, user_at[0], tuple(i for i, value in enumerate(select.params) if value == now_as_sent))
+
+    def fetch(self, user_value, *, using: str) -> list:
+        """Run it for ``user_value`` (as sent to the database), now."""
+        bound = list(self.select.params)
+        bound[self.user_at] = user_value
+        if self.now_at:
+            now_as_sent = connections[using].ops.adapt_datetimefield_value(clock.now())
+            for index in self.now_at:
+                bound[index] = now_as_sent
+        return self.select.fetch(bound, using=using)
+
+
 @functools.cache
-def _prepared_user_query(using: str, lookup: str, constant_lookups: tuple) -> tuple[str, tuple, int, list[int]]:
-    connection = connections[using]
+def _prepared_user_query(using: str, lookup: str, constant_lookups: tuple) -> _OneUsersQuery:
     stand_in = _USER_LOOKUPS[lookup][0]
-    query = (get_user_model()._default_manager.using(using)
+    query = (get_user_model()._default_manager
              .annotate(**state_annotations("pk", now=_NOW_STAND_IN))
              .filter(**{lookup: stand_in}, **dict(constant_lookups))[:1])
-    sql, params = query.query.sql_with_params()
-    now_as_sent = connection.ops.adapt_datetimefield_value(_NOW_STAND_IN)
-    user_at = [i for i, value in enumerate(params) if value == stand_in]
-    now_at = [i for i, value in enumerate(params) if value == now_as_sent]
-    if len(user_at) != 1:
-        raise ImproperlyConfigured("the user-with-states query must name the user once")
-    return sql, tuple(params), user_at[0], now_at
+    return _OneUsersQuery.of(query, user_stand_in=stand_in, using=using)
 
 
 def load_user_with_states(*, using: str = "default", **lookups):
@@ -154,19 +177,13 @@ def load_user_with_states(*, using: str = "default", **lookups):
     """
     [lookup] = [name for name in lookups if name in _USER_LOOKUPS]
     value = lookups.pop(lookup)
-    connection = connections[using]
     try:
-        value = _USER_LOOKUPS[lookup][1](connection, value)
+        value = _USER_LOOKUPS[lookup][1](connections[using], value)
     except (TypeError, ValueError):
         return None
-    sql, params, user_at, now_at = _prepared_user_query(using, lookup, tuple(sorted(lookups.items())))
-    bound = list(params)
-    bound[user_at] = value
-    now_as_sent = connection.ops.adapt_datetimefield_value(clock.now())
-    for index in now_at:
-        bound[index] = now_as_sent
+    query = _prepared_user_query(using, lookup, tuple(sorted(lookups.items())))
     generation = _states_generation  # read before the query: a change during it makes the memo stale
-    user = next(iter(get_user_model()._default_manager.raw(sql, bound).using(using)), None)
+    user = next(iter(query.fetch(value, using=using)), None)
     if user is not None:
         _remember_loaded_states(user, generation)
     return user
@@ -218,9 +235,21 @@ def active_devices_of(user, method: Method) -> list:
     if cached is not None and cached[0] == _states_generation:
         return cached[1]
     generation = _states_generation
-    devices = list(method.active_devices(user))
+    using = user._state.db or DEFAULT_DB_ALIAS
+    devices = _prepared_devices_query(using, method.key).fetch(int(user.pk), using=using)
     memo[method.key] = (generation, devices)
     return devices
+
+
+@functools.cache
+def _prepared_devices_query(using: str, key: str) -> _OneUsersQuery:
+    """``Method.active_devices`` (its ``all_active_devices`` of one user), compiled once.
+
+    The Profile asks it on every visit, for Google Authenticator's status line.
+    """
+    stand_in = _USER_LOOKUPS["pk"][0]
+    devices = registry()[key].all_active_devices(now=_NOW_STAND_IN).filter(user_id=stand_in)
+    return _OneUsersQuery.of(devices, user_stand_in=stand_in, using=using)
 
 
 @functools.cache
@@ -310,6 +339,7 @@ def _clear_on_settings_change(*, setting: str, **kwargs) -> None:
         registry.cache_clear()
         _state_names.cache_clear()
         _prepared_user_query.cache_clear()
+        _prepared_devices_query.cache_clear()
         _state_writes.cache_clear()
 
 

@@ -5,6 +5,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.db.models import QuerySet
+from django.db.models.functions import Length
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import AuditEvent, User
@@ -54,3 +55,33 @@ def test_a_parameter_the_query_does_not_use_is_refused():
 
     with pytest.raises(ImproperlyConfigured, match="every parameter must be used"):
         ignores_its_user(1)
+
+
+@prepared
+def _events_with_length(user_id: int) -> QuerySet[AuditEvent]:
+    return (AuditEvent.objects.filter(target_user_id=user_id).annotate(type_length=Length("event_type"))
+            .only("created_at", "event_type").order_by("pk"))
+
+
+def test_rows_come_back_as_the_querysets_instances_with_annotations_and_deferred_fields(make_user):
+    ada = make_user("ada@example.test")
+    _event(ada, "signin.succeeded", days_ago=2)
+    _event(ada, "mfa.totp.added", days_ago=1)
+
+    prepared_rows, orm_rows = list(_events_with_length(ada.pk)), list(_events_with_length.build(ada.pk))
+    assert [(e.pk, e.created_at, e.event_type, e.type_length) for e in prepared_rows] == \
+        [(e.pk, e.created_at, e.event_type, e.type_length) for e in orm_rows]
+    first = prepared_rows[0]
+    # A time zone-aware datetime on SQLite too (the backend's converter ran), and the other fields deferred.
+    assert first.created_at.tzinfo is not None and first.type_length == len("signin.succeeded")
+    assert first.get_deferred_fields() == orm_rows[0].get_deferred_fields() and "data" in first.get_deferred_fields()
+    assert first._state.adding is False and first._state.db == connection.alias
+
+
+def test_a_query_of_two_models_is_refused():
+    @prepared
+    def with_its_user(user_id: int) -> QuerySet[AuditEvent]:
+        return AuditEvent.objects.filter(target_user_id=user_id).select_related("target_user")
+
+    with pytest.raises(ImproperlyConfigured, match="one model"):
+        with_its_user(1)

@@ -136,7 +136,12 @@ class Method:
         return {}
 
     def active_devices(self, user) -> QuerySet:
-        """Return the user's confirmed devices of this method."""
+        """Return the user's confirmed devices of this method.
+
+        mfa.registry.active_devices_of, which pages use, compiles the same
+        ``all_active_devices().filter(user=...)`` once: define which devices
+        are active there, not here.
+        """
         return self.all_active_devices().filter(user=user)
 
     def is_active_for(self, user) -> bool:

@@ -55,3 +55,19 @@ def test_the_expiry_task_runs_on_celery_beat():
     entry = next(e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"] == tasks.EXPIRE_TASK)
     assert 0 < entry["schedule"] <= 15 * 60
     assert tasks.EXPIRE_TASK in app.tasks
+
+
+
+def test_the_compiled_devices_query_binds_the_time_of_each_call(acme, clock):
+    """mfa.registry.active_devices_of compiles each method's query once; a pass's expiry is checked at each call."""
+    from mfa.registry import active_devices_of, get_method, load_user_with_states
+
+    add_fake_device(acme.alice)
+    issue(acme.admin, acme.alice, acme.agency, hours=2)
+    access_pass = get_method("access_pass")
+    assert [device.pk for device in active_devices_of(load_user_with_states(pk=acme.alice.pk), access_pass)] == \
+        [AccessPass.objects.get(user=acme.alice).pk]
+
+    alice = load_user_with_states(pk=acme.alice.pk)  # her states, read while the pass still worked
+    clock.advance(2 * 3600)  # past its time, not yet swept
+    assert active_devices_of(alice, access_pass) == []
