@@ -77,7 +77,9 @@ ASGI_APPLICATION = "ctm_auth.asgi.application"
 
 TEMPLATES = [
     {
-        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        # Django's backend, whose check allows the i18n library below.
+        "BACKEND": "ctm_auth.template_i18n.DjangoTemplates",
+        "NAME": "django",
         # Project templates come first, so they can override any app's.
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
@@ -91,6 +93,8 @@ TEMPLATES = [
             ],
             # |when and |day: the one date format (ctm_auth.dates), on every template.
             "builtins": ["accounts.templatetags.when"],
+            # {% load i18n %}: Django's, with {% translate "a literal" %} kept per language.
+            "libraries": {"i18n": "ctm_auth.template_i18n"},
         },
     },
 ]
