@@ -31,8 +31,10 @@ _catalogs_generation = 0
 class LiteralTranslateNode(django_i18n.TranslateNode):
     """``{% translate "literal" %}`` (optionally ``noop`` or ``as name``), rendered once per language."""
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, filter_expression, noop, store_as: str | None):
+        # Django's node renders the text (no asvar: it never stores); this one stores it.
+        super().__init__(filter_expression, noop)
+        self.store_as = store_as
         self._rendered: tuple[int, dict] = (_catalogs_generation, {})
 
     def render(self, context):
@@ -44,18 +46,11 @@ class LiteralTranslateNode(django_i18n.TranslateNode):
         try:
             value = rendered[key]
         except KeyError:
-            value = rendered[key] = self._render_text(context)
-        if self.asvar:
-            context[self.asvar] = value
+            value = rendered[key] = super().render(context)
+        if self.store_as:
+            context[self.store_as] = value
             return ""
         return value
-
-    def _render_text(self, context):
-        asvar, self.asvar = self.asvar, None  # Django's render, returning the text instead of storing it
-        try:
-            return super().render(context)
-        finally:
-            self.asvar = asvar
 
 
 @register.tag("translate")
@@ -65,7 +60,7 @@ def do_translate(parser, token):
     expression = node.filter_expression
     if expression.filters or node.message_context is not None or expression.var.literal is None:
         return node
-    return LiteralTranslateNode(expression, node.noop, node.asvar, node.message_context)
+    return LiteralTranslateNode(expression, node.noop, store_as=node.asvar)
 
 
 def _forget_on_catalog_change(*, setting: str, **kwargs) -> None:
