@@ -37,11 +37,12 @@ def test_a_literal_is_kept_per_node_and_anything_else_renders_as_djangos():
 def test_the_replaced_library_raises_no_warning_but_any_other_clash_still_would():
     assert [message for message in checks.run_checks(tags=[checks.Tags.templates])
             if message.id == "templates.W003"] == []
-    backend = engines["django"]
-    backend.engine.libraries = {**backend.engine.libraries, "static": "ctm_auth.template_i18n"}
+    engine = engines["django"].engine
+    libraries = engine.libraries
+    engine.libraries = {**libraries, "static": "ctm_auth.template_i18n"}
     try:
-        clashes = [message.msg for message in backend.check() if message.id == "templates.W003"]
+        clashes = [message.msg for message in engines["django"].check() if message.id == "templates.W003"]
     finally:
-        del backend.engine.libraries["static"]
+        engine.libraries = libraries
     assert clashes == ["'static' is used for multiple template tag modules: "
                        "'ctm_auth.template_i18n', 'django.templatetags.static'"]

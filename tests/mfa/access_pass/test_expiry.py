@@ -57,7 +57,6 @@ def test_the_expiry_task_runs_on_celery_beat():
     assert tasks.EXPIRE_TASK in app.tasks
 
 
-
 def test_the_compiled_devices_query_binds_the_time_of_each_call(acme, clock):
     """mfa.registry.active_devices_of compiles each method's query once; a pass's expiry is checked at each call."""
     from mfa.registry import active_devices_of, get_method, load_user_with_states
