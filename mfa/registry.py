@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils.module_loading import import_string
 
 from ctm_auth import clock
@@ -46,9 +46,12 @@ def methods_signing_in_without_user() -> list[Method]:
 # user afresh, so the memo never outlives a request. Within a request any
 # write that can change a state (a set-up, a reset, a used pass or code)
 # moves ``_states_generation``, and the next question reads the states again:
-# nothing decides on a state older than the last change.
+# nothing decides on a state older than the last change. Methods' values a
+# page shows (``Method.user_values``: Google Authenticator's "set up" date)
+# come in the same statement and are kept the same way.
 
 _STATE_PREFIX = "mfa_state_"
+_VALUE_PREFIX = "mfa_value_"
 _MEMO_ATTR = "_mfa_method_states"
 _DEVICES_MEMO_ATTR = "_mfa_active_devices"
 _states_generation = 0
@@ -164,7 +167,7 @@ class _OneUsersQuery:
 def _prepared_user_query(using: str, lookup: str, constant_lookups: tuple) -> _OneUsersQuery:
     stand_in = _USER_LOOKUPS[lookup][0]
     query = (get_user_model()._default_manager
-             .annotate(**state_annotations("pk", now=_NOW_STAND_IN))
+             .annotate(**state_annotations("pk", now=_NOW_STAND_IN), **_value_annotations("pk"))
              .filter(**{lookup: stand_in}, **dict(constant_lookups))[:1])
     return _OneUsersQuery.of(query, user_stand_in=stand_in, using=using)
 
@@ -190,8 +193,9 @@ def load_user_with_states(*, using: str = "default", **lookups):
 
 
 def _remember_loaded_states(user, generation: int) -> None:
-    """Keep the states the query with ``state_annotations`` loaded onto ``user`` as its memo."""
+    """Keep the states and values the user-with-states query loaded onto ``user`` as its memo."""
     loaded = {name: bool(getattr(user, f"{_STATE_PREFIX}{name}")) for name in _state_names()}
+    loaded |= {name: getattr(user, f"{_VALUE_PREFIX}{name}") for name in _value_names()}
     setattr(user, _MEMO_ATTR, (generation, loaded))
 
 
@@ -206,7 +210,12 @@ def user_fact(user, name: str) -> bool:
     return _loaded_states(user).get(name, False)
 
 
-def _loaded_states(user) -> dict[str, bool]:
+def user_value(user, name: str):
+    """Return the value a method's ``user_values()`` query ``name`` has for ``user`` (None without a row)."""
+    return _loaded_states(user).get(name)
+
+
+def _loaded_states(user) -> dict:
     if getattr(user, "pk", None) is None:  # anonymous or unsaved
         return dict.fromkeys(_state_names(), False)
     memo = getattr(user, _MEMO_ATTR, None)
@@ -255,6 +264,17 @@ def _prepared_devices_query(using: str, key: str) -> _OneUsersQuery:
 @functools.cache
 def _state_names() -> tuple[str, ...]:
     return (*registry(), *(name for method in all_methods() for name in method.user_facts()))
+
+
+@functools.cache
+def _value_names() -> tuple[str, ...]:
+    return tuple(name for method in all_methods() for name in method.user_values())
+
+
+def _value_annotations(user_ref: str) -> dict[str, Subquery]:
+    """Each method's ``user_values()``: the first row's value (in its order) for the user ``user_ref`` points at."""
+    return {f"{_VALUE_PREFIX}{name}": Subquery(rows.filter(user=OuterRef(user_ref))[:1])
+            for method in all_methods() for name, rows in method.user_values().items()}
 
 
 def _exists_per_method(user_ref: str, now) -> dict[str, Exists]:
@@ -338,6 +358,7 @@ def _clear_on_settings_change(*, setting: str, **kwargs) -> None:
     if setting in ("MFA_METHODS", "DATABASES"):
         registry.cache_clear()
         _state_names.cache_clear()
+        _value_names.cache_clear()
         _prepared_user_query.cache_clear()
         _prepared_devices_query.cache_clear()
         _state_writes.cache_clear()

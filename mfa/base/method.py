@@ -135,6 +135,17 @@ class Method:
         """
         return {}
 
+    def user_values(self) -> dict[str, QuerySet]:
+        """Name one-column querysets (of this method's rows, any user's) whose value for a user pages show.
+
+        mfa.registry loads each one's value (its first row's in its order,
+        None without one) with the states (``user_value``), so showing it
+        costs no query.
+        Its change must be a state change too (``state_columns``), or the
+        value is kept until the next request.
+        """
+        return {}
+
     def active_devices(self, user) -> QuerySet:
         """Return the user's confirmed devices of this method.
 

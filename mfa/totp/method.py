@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy
 
 from ctm_auth.dates import format_day
 from mfa.base.method import ChallengeContext, Method, Purpose, VerifyResult
-from mfa.registry import active_devices_of
+from mfa.registry import user_value
 from mfa.totp import flows
 from mfa.totp.app_settings import app_settings
 from mfa.totp.models import TOTPDevice
@@ -23,11 +23,17 @@ class TOTPMethod(Method):
     def all_active_devices(self, *, now=None) -> QuerySet:
         return TOTPDevice.objects.filter(confirmed=True)
 
+    def user_values(self) -> dict[str, QuerySet]:
+        # The Profile's status line, loaded with the user: no query of its own.
+        # confirmed_at is set with confirmed, a state column.
+        return {"totp_set_up_at": TOTPDevice.objects.filter(confirmed=True).order_by("-confirmed_at", "-pk")
+                .values("confirmed_at")}
+
     def status_detail(self, user) -> str:
-        device = next(iter(active_devices_of(user, self)), None)  # one device at most
-        if device is None or device.confirmed_at is None:
+        set_up_at = user_value(user, "totp_set_up_at")
+        if set_up_at is None:
             return ""
-        return _("set up %(date)s") % {"date": format_day(device.confirmed_at)}
+        return _("set up %(date)s") % {"date": format_day(set_up_at)}
 
     def begin_challenge(self, request, user, *, purpose: Purpose, resend: bool = False) -> ChallengeContext:
         # Nothing to send: the code is on the user's phone already.

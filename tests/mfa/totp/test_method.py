@@ -9,7 +9,8 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.decorators import otp_required
 
 from accounts.models import AuditEvent
-from mfa.registry import get_method
+from ctm_auth.dates import format_day
+from mfa.registry import get_method, load_user_with_states
 from mfa.totp import flows
 from mfa.totp.models import TOTPDevice
 from tests.conftest import PASSWORD, let_step_up_window_pass
@@ -220,7 +221,21 @@ def test_reauthenticate_with_code_just_used_to_sign_in_is_refused(client, user, 
 def test_status_detail_on_profile_says_when_it_was_set_up(client, user, totp_device):
     sign_in_with_totp(client, user, totp_device)
     html = page_text(client.get(PROFILE))
-    assert "Enabled · set up " in html
+    confirmed_at = TOTPDevice.objects.get(pk=totp_device.pk).confirmed_at
+    assert confirmed_at is not None and f"Enabled · set up {format_day(confirmed_at)}" in html
+
+
+def test_the_set_up_date_is_the_newest_confirmed_devices_and_goes_with_it(client, user, totp_device, clock):
+    """Loaded with the user's states (mfa.registry.user_value), it follows the devices within one request too."""
+    totp = get_method("totp")
+    clock.advance(3 * 86400)
+    newer = TOTPDevice.objects.create(user=user, name="New phone", secret=totp_device.secret, confirmed=True,
+                                      confirmed_at=clock.now())
+    loaded = load_user_with_states(pk=user.pk)
+    assert totp.status_detail(loaded) == f"set up {format_day(newer.confirmed_at)}"
+
+    TOTPDevice.objects.filter(user=user).delete()  # a write to the device table: the loaded value is stale
+    assert totp.status_detail(loaded) == ""
 
 
 def test_remove_all_deletes_active_and_pending_devices(user, totp_device):
