@@ -116,9 +116,10 @@ peers-venv: install
 
 # Two gunicorn app servers and the outbox worker behind HAProxy (TLS there),
 # on a fresh PostgreSQL database (load_ctm) and Redis database 8, driven by
-# Locust from its own venv (.bench/load-venv): normal, with a wrong-code
-# hammer, with one app server killed. Figures in .bench/load.md.
-# LOAD_USERS (50) and LOAD_SECONDS (60) for quicker runs.
+# Locust from its own venv (.bench/load-venv): normal and with a wrong-code
+# hammer, in turn, twice (LOAD_HAMMER_PAIRS), then with one app server killed.
+# Figures in .bench/load.md. LOAD_USERS (50), LOAD_SECONDS (60) and
+# LOAD_HAMMER_PAIRS (2) for quicker runs.
 load: install services
 	$(BIN)/python -m benchmarks.load
 

@@ -13,9 +13,12 @@ What runs (every process started here is stopped on exit, on Ctrl-C and on error
   the clients keep __Host-/Secure cookies as browsers do. Health checks on
   /readyz take a dead app server out of the rotation;
 * Locust, headless, from its own virtualenv (.bench/load-venv, built on first
-  use), LOAD_USERS people (50) for LOAD_SECONDS (60), three times: normal;
-  normal plus one client hammering wrong codes; normal with one app server
-  killed (SIGKILL, master and workers) half-way.
+  use), LOAD_USERS people (50) for LOAD_SECONDS (60) a run: normal, then
+  normal plus one client hammering wrong codes, LOAD_HAMMER_PAIRS times (2)
+  in turn; then normal with one app server killed (SIGKILL, master and
+  workers) half-way. The hammer's effect is the p95 of the hammer runs
+  against the normal ones, pooled: on a shared machine one pair alone moves
+  by more than the 10 % the goal allows.
 
 The figures are printed and written to .bench/load.md.
 """
@@ -34,7 +37,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet
 
 from benchmarks.load.haproxy import Backend, HAProxy, self_signed_certificate
-from benchmarks.load.report import Run, markdown
+from benchmarks.load.report import Run, hammer_ratio_line, markdown
 
 PROJECT = Path(__file__).resolve().parents[2]
 BENCH = PROJECT / ".bench"
@@ -47,6 +50,7 @@ HOST = "127.0.0.1"
 
 USERS = int(os.environ.get("LOAD_USERS", "50"))
 SECONDS = int(os.environ.get("LOAD_SECONDS", "60"))
+HAMMER_PAIRS = int(os.environ.get("LOAD_HAMMER_PAIRS", "2"))
 WORKERS = int(os.environ.get("LOAD_WORKERS", "2"))
 ACCOUNTS_PER_USER = int(os.environ.get("LOAD_ACCOUNTS_PER_USER", "8"))
 DATABASE_URL = os.environ.get("LOAD_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/load_ctm")
@@ -261,8 +265,11 @@ def main() -> int:
     began = time.monotonic()
     try:
         stack = start_stack(processes)
-        runs = [run_locust(stack, "normal"), run_locust(stack, "hammer", hammer=True),
-                run_locust(stack, "kill", kill_half_way="app1")]
+        runs = []
+        for pair in range(1, HAMMER_PAIRS + 1):
+            suffix = f"-{pair}" if HAMMER_PAIRS > 1 else ""
+            runs += [run_locust(stack, f"normal{suffix}"), run_locust(stack, f"hammer{suffix}", hammer=True)]
+        runs.append(run_locust(stack, "kill", kill_half_way="app1"))
     finally:
         processes.stop_all()
     header = [
@@ -274,9 +281,8 @@ def main() -> int:
         f"Logs: {RUN_DIR.relative_to(PROJECT)}/. Total time {time.monotonic() - began:.0f} s.",
     ]
     REPORT.write_text(markdown(runs, header))
-    normal, hammer = runs[0], runs[1]
-    if normal.p(0.95):
-        print(f"p95 with the hammer / without: {hammer.p(0.95) / normal.p(0.95):.2f}× (goal ≤ 1.10×)")
+    if line := hammer_ratio_line(runs):
+        print(line)
     print(f"Report: {REPORT.relative_to(PROJECT)}")
     return 0
 
