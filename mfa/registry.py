@@ -231,8 +231,9 @@ def _loaded_states(user) -> dict:
 def active_devices_of(user, method: Method) -> list:
     """Return ``user``'s active devices of ``method``, read once per request until a device changes.
 
-    The Profile asks for them twice (the status line, the trusted browsers'
-    fingerprint); a method the states say is off costs no query at all.
+    A trusted browser's fingerprint asks for every method's (at sign-in, and
+    on the Profile when the user trusts a browser); a method the states say
+    is off costs no query at all.
     """
     if not method.is_active_for(user):
         return []
@@ -252,10 +253,7 @@ def active_devices_of(user, method: Method) -> list:
 
 @functools.cache
 def _prepared_devices_query(using: str, key: str) -> _OneUsersQuery:
-    """``Method.active_devices`` (its ``all_active_devices`` of one user), compiled once.
-
-    The Profile asks it on every visit, for Google Authenticator's status line.
-    """
+    """``Method.active_devices`` (its ``all_active_devices`` of one user), compiled once per process."""
     stand_in = _USER_LOOKUPS["pk"][0]
     devices = registry()[key].all_active_devices(now=_NOW_STAND_IN).filter(user_id=stand_in)
     return _OneUsersQuery.of(devices, user_stand_in=stand_in, using=using)
