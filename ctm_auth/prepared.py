@@ -27,7 +27,7 @@ every call, which cost as much CPU again as the statement's round trip.
 """
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timezone as dt_timezone
@@ -87,6 +87,18 @@ class CompiledSelect:
             converters=tuple(compiler.get_converters(columns).items()),
         )
 
+    def positions_of(self, sent) -> list[int]:
+        """Where a stand-in (as sent to the database) is among the statement's parameters."""
+        return [index for index, param in enumerate(self.params) if param == sent]
+
+    def fetch_with(self, replacements: Iterable[tuple[Iterable[int], object]], *, using: str) -> list:
+        """Run the statement with each (positions, value) put in place of its stand-in; see ``fetch``."""
+        bound = list(self.params)
+        for positions, value in replacements:
+            for position in positions:
+                bound[position] = value
+        return self.fetch(bound, using=using)
+
     def fetch(self, params: list, *, using: str) -> list:
         """Run the statement with ``params`` and return its rows as model instances."""
         connection = connections[using]
@@ -118,12 +130,8 @@ class PreparedQuery:
     def __call__(self, *values, using: str = "default") -> list:
         select, positions = self._compiled.get(using) or self._compile(using)
         connection = connections[using]
-        bound = list(select.params)
-        for at, value in zip(positions, values, strict=True):
-            sent = _as_sent(connection, value)
-            for position in at:
-                bound[position] = sent
-        return select.fetch(bound, using=using)
+        sent = [_as_sent(connection, value) for value in values]
+        return select.fetch_with(zip(positions, sent, strict=True), using=using)
 
     def _compile(self, using: str) -> tuple[CompiledSelect, list[list[int]]]:
         connection = connections[using]
@@ -131,8 +139,7 @@ class PreparedQuery:
         select = CompiledSelect.of(self.build(*stand_ins), using)
         positions = []
         for stand_in in stand_ins:
-            sent = _as_sent(connection, stand_in)
-            found = [index for index, param in enumerate(select.params) if param == sent]
+            found = select.positions_of(_as_sent(connection, stand_in))
             if not found:
                 raise ImproperlyConfigured(f"{self.build.__qualname__}: every parameter must be used by its query")
             positions.append(found)

@@ -146,21 +146,18 @@ class _OneUsersQuery:
     @classmethod
     def of(cls, queryset, *, user_stand_in, using: str) -> "_OneUsersQuery":
         select = CompiledSelect.of(queryset, using)
-        now_as_sent = connections[using].ops.adapt_datetimefield_value(_NOW_STAND_IN)
-        user_at = [i for i, value in enumerate(select.params) if value == user_stand_in]
+        user_at = select.positions_of(user_stand_in)
         if len(user_at) != 1:
             raise ImproperlyConfigured(f"a prepared query of one user must name the user once: {select.sql}")
-        return cls(select, user_at[0], tuple(i for i, value in enumerate(select.params) if value == now_as_sent))
+        now_at = select.positions_of(connections[using].ops.adapt_datetimefield_value(_NOW_STAND_IN))
+        return cls(select, user_at[0], tuple(now_at))
 
     def fetch(self, user_value, *, using: str) -> list:
         """Run it for ``user_value`` (as sent to the database), now."""
-        bound = list(self.select.params)
-        bound[self.user_at] = user_value
+        replacements = [((self.user_at,), user_value)]
         if self.now_at:
-            now_as_sent = connections[using].ops.adapt_datetimefield_value(clock.now())
-            for index in self.now_at:
-                bound[index] = now_as_sent
-        return self.select.fetch(bound, using=using)
+            replacements.append((self.now_at, connections[using].ops.adapt_datetimefield_value(clock.now())))
+        return self.select.fetch_with(replacements, using=using)
 
 
 @functools.cache
