@@ -6,6 +6,8 @@ transaction adds. A user's first sign-in in a quarter hour also reads their
 memberships, once, for the answers then cached per user (policy, time zone,
 menu); the budgets hold both ways. Times are `make bench`'s.
 """
+import re
+
 import pytest
 from django.db import connection
 from django.urls import reverse
@@ -124,6 +126,31 @@ def test_a_trivial_signed_in_page_costs_one_statement_under_all_our_middleware(c
     # Bare Django pays two (the session, the user); the session comes from
     # the cache here, and the user query carries the methods' states.
     assert len(trivial) <= 1, str(trivial)
+
+
+@pytest.mark.urls("benchmarks.peers.ctm_urls")
+def test_the_benchs_profile_core_is_the_profile_without_the_sections_the_peers_lack(client, totp_user):
+    """make bench's /bench/profile-core/ must stay the Profile's own first and Multi-Factor Methods sections."""
+    user, secret = totp_user
+    _full_sign_in(client, user, secret)
+
+    profile = _cards(client.get(reverse("accounts:profile")).content.decode())
+    with Statements() as statements:
+        core = _cards(client.get("/bench/profile-core/").content.decode())
+
+    assert list(profile) == ["", "preferences", "multi-factor-methods", "active-sessions", "trusted-browsers",
+                             "sign-in-activity"]
+    assert core == {key: profile[key] for key in ("", "multi-factor-methods")}
+    assert "Google Authenticator" in core["multi-factor-methods"]
+    # The user with the methods' states; the sessions, trusted browsers and activity queries went with their sections.
+    assert len(statements) <= 1, str(statements)
+
+
+def _cards(page: str) -> dict[str, str]:
+    """The page's sections by id ("" for the first, which has none), each form's CSRF token blanked."""
+    page = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', 'name="csrfmiddlewaretoken" value=""', page)
+    return {match[1] or "": match[0] for match in
+            re.finditer(r'<section class="card"(?: id="([^"]+)")?>.*?</section>', page, re.S)}
 
 
 def test_a_wrong_code_costs_no_more_than_a_right_one(client, totp_user):

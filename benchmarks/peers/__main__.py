@@ -20,7 +20,10 @@ order rotated, after a warm-up), at BENCH_CONCURRENCY (8) clients:
   sign-in, SQL queries and Redis round trips per sign-in;
 * the profile page (ours /account/profile/, two-factor-auth's
   /account/two_factor/, allauth's /accounts/2fa/) and a trivial signed-in
-  page (/bench/trivial/): CPU, queries and Redis round trips per request.
+  page (/bench/trivial/): CPU, queries and Redis round trips per request;
+* ours only: the Profile without the four sections the peers' pages do not
+  have (/bench/profile-core/, benchmarks/peers/profile_core.py), to show
+  what those sections cost and how the rest compares.
 
 Server CPU is the utime+stime the gunicorn workers spent (from
 /proc/<pid>/stat) over the phase, divided by its sign-ins or requests.
@@ -109,6 +112,7 @@ class Site:
     profile_path: str
     password_fields: Callable[[str], dict[str, str]]
     code_field: str | None  # None: no second step (bare Django)
+    profile_core_path: str = ""  # ours only: the Profile with the peers' sections alone
 
     def env(self, extra: dict[str, str]) -> dict[str, str]:
         inherited = {name: value for name, value in os.environ.items()
@@ -122,7 +126,7 @@ class Site:
 SITES = {
     "ctm": Site("ctm", "ctm-auth", OUR_PYTHON, "benchmarks.peers.ctm_settings", "benchmarks.peers.ctm_wsgi",
                 "bench_ctm", 12, "/account/login/", "/account/profile/",
-                lambda email: {"email": email, "password": PASSWORD}, "code"),
+                lambda email: {"email": email, "password": PASSWORD}, "code", "/bench/profile-core/"),
     "2fa": Site("2fa", "two-factor-auth", PEERS_PYTHON, "benchmarks.peers.twofactor_site.settings",
                 "benchmarks.peers.twofactor_site.wsgi", "bench_twofactor", 11, "/account/login/",
                 "/account/two_factor/",
@@ -465,6 +469,8 @@ FIGURES = [
     ("profile_cpu", "profile page: CPU per request", "ms", True),
     ("profile_queries", "profile page: SQL queries", "", True),
     ("profile_cache", "profile page: Redis round trips", "", True),
+    ("profile_core_cpu", "profile page, only the peers' sections (ours only): CPU per request", "ms", True),
+    ("profile_core_queries", "profile page, only the peers' sections (ours only): SQL queries", "", True),
     ("trivial_cpu", "trivial signed-in page: CPU per request", "ms", True),
     ("trivial_queries", "trivial signed-in page: SQL queries", "", True),
     ("trivial_cache", "trivial signed-in page: Redis round trips", "", True),
@@ -488,7 +494,8 @@ def measure_site(server: Server, pool: UserPool, signins: int, pages: int) -> di
         "signin_queries": signin.queries / signin.count,
         "signin_cache": signin.cache_calls / signin.count,
     }
-    for name, path in (("profile", site.profile_path), ("trivial", "/bench/trivial/")):
+    for name, path in (("profile", site.profile_path), ("profile_core", site.profile_core_path),
+                       ("trivial", "/bench/trivial/")):
         if not path:
             continue
         phase = page_loads(server, browsers, path, pages)
@@ -522,8 +529,8 @@ def median_of(results: dict[str, list[dict[str, float]]], site: str, key: str) -
     return statistics.median(values) if values else None
 
 
-def ratio(results, key: str, peer: str) -> str:
-    ours, theirs = median_of(results, "ctm", key), median_of(results, peer, key)
+def ratio(results, key: str, peer: str, peer_key: str | None = None) -> str:
+    ours, theirs = median_of(results, "ctm", key), median_of(results, peer, peer_key or key)
     if ours is None or theirs is None or theirs == 0:
         return "—"
     return f"{ours / theirs:.2f}×"
@@ -591,7 +598,8 @@ def table(results, sites: list[str], rounds: int) -> str:
         for site in sites:
             values = [r[key] for r in results.get(site, []) if key in r]
             cells.append(f"{spread(values)} {unit}".strip() if values else "—")
-        ratios = [ratio(results, key, peer) for peer in peers]
+        # Ours only: the Profile's peers' sections against the peers' whole pages.
+        ratios = [ratio(results, key, peer, "profile_cpu" if key == "profile_core_cpu" else None) for peer in peers]
         lines.append(f"| {label} | " + " | ".join(cells + ratios) + " |")
     passkey = passkey_figure()
     if "ctm" in sites:
