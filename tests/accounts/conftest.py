@@ -9,22 +9,36 @@ import pytest
 from accounts.models import Delivery
 from tests.servers import ReceivedMail, SMTPServer, wait_for_port
 
+ANSWERING_SERVER_TIMEOUT = 2.0
+HANGING_SERVER_TIMEOUT = 0.5
+
 
 @pytest.fixture
 def smtp(settings):
     """A real SMTP server (tests/servers.py) that Django's mail backend sends to; down to start with.
 
-    EMAIL_TIMEOUT is short so a hanging server costs the worker half a
-    second, not the production ten.
+    EMAIL_TIMEOUT is 2 s, which an answering server never needs even on a
+    loaded machine; a test that makes it hang shortens it (hang() below).
     """
     server = SMTPServer()
     for name, value in server.settings().items():
         setattr(settings, name, value)
-    settings.EMAIL_TIMEOUT = 0.5
+    settings.EMAIL_TIMEOUT = ANSWERING_SERVER_TIMEOUT
     try:
         yield server
     finally:
         stop(server)
+
+
+def hang(server: SMTPServer, settings) -> SMTPServer:
+    """Make ``server`` hang, with a client timeout so short that waiting it out costs half a second.
+
+    Only a hanging server gets it: with 0.5 s for every server, a loaded
+    machine turned an answer that came late into a "timeout" (as it did for
+    Twilio's fake, tests/mfa/sms/test_send_failures.py).
+    """
+    settings.EMAIL_TIMEOUT = HANGING_SERVER_TIMEOUT
+    return server.hang()
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from accounts.app_settings import app_settings
 from accounts.delivery import engine
 from accounts.delivery.channels import DELIVERY_DEAD, DELIVERY_DROPPED, DELIVERY_FAILED
 from accounts.models import AuditEvent, Delivery
-from tests.accounts.conftest import headers
+from tests.accounts.conftest import hang, headers
 from tests.concurrency import run_concurrently
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -148,8 +148,8 @@ def test_transient_failure_waits_are_capped(user, smtp, poll_queue, clock, setti
 @pytest.mark.parametrize(("fault", "error"), [
     ("down", "smtp_unavailable"), ("hang", "timeout"), ("tempfail", "recipient_refused"),
 ])
-def test_transient_failure_is_recorded_with_a_stable_code(user, smtp, poll_queue, fault, error):
-    getattr(smtp, fault)()
+def test_transient_failure_is_recorded_with_a_stable_code(user, smtp, poll_queue, settings, fault, error):
+    hang(smtp, settings) if fault == "hang" else getattr(smtp, fault)()
     delivery = email_user(user)
 
     assert engine.deliver_due() == {"retry": 1}

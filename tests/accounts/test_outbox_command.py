@@ -9,7 +9,7 @@ from django.db import transaction
 from accounts import notify
 from accounts.delivery import engine
 from accounts.models import Delivery, User
-from tests.accounts.conftest import accept_again
+from tests.accounts.conftest import accept_again, hang
 from tests.conftest import sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -78,9 +78,9 @@ def sms_user_with_failed_text(user, fake_twilio, settings):
     return Delivery.objects.get(kind="sms:sign_in")
 
 
-def test_a_batch_that_cannot_reach_the_server_tries_to_connect_once(make_user, smtp, poll_queue):
+def test_a_batch_that_cannot_reach_the_server_tries_to_connect_once(make_user, smtp, poll_queue, settings):
     rows = [notice(make_user()) for _ in range(3)]
-    smtp.hang()
+    hang(smtp, settings)
 
     assert engine.deliver_due() == {"retry": 3}
 
