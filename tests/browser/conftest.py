@@ -179,9 +179,11 @@ def sign_in_page(page: Page, email: str, *, password: str = PASSWORD, code: str 
     page.goto("/account/login/")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in", exact=True).click()
-    page.wait_for_load_state()
+    # Wait for the page the POST answers with: wait_for_load_state() alone could return on the sign-in page
+    # itself, still loaded, and a goto() right after then cancelled the answer and its session cookie.
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign in", exact=True).click()
     if "/account/login/verify/" in page.url and code is not None:
         page.get_by_label("Code", exact=True).fill(code)
-        page.get_by_role("button", name="Verify").click()
-        page.wait_for_load_state()
+        with page.expect_navigation():
+            page.get_by_role("button", name="Verify").click()

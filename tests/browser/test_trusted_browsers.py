@@ -10,8 +10,8 @@ def sign_in_with_password(page, email: str) -> None:
     page.goto("/account/login/")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in", exact=True).click()
-    page.wait_for_load_state()
+    with page.expect_navigation():  # the POST's answer, not the sign-in page still loaded (browser/conftest.py)
+        page.get_by_role("button", name="Sign in", exact=True).click()
 
 
 def test_remember_this_browser_skips_step_two_next_time(page, user):
