@@ -36,6 +36,34 @@ def test_sign_in_with_second_factor_and_sign_out(page, user):
     assert "/account/login/" in page.url
 
 
+def test_a_password_sent_before_the_passkey_autofill_is_ready_keeps_its_sign_in(page, user):
+    """A password manager may submit the moment the page loads, while the autofill's options are on their way.
+
+    Their answer sets a session cookie too: had it come after the password's,
+    it replaced the half-done sign-in's, and step 2 said "Sign-in expired".
+    The form waits for that answer, then goes with its cookie.
+    """
+    add_fake_device(user)
+    held, order = [], []
+    page.route("**/account/login/with/*/options/", lambda route: held.append(route))
+    page.on("response", lambda response: order.append("options answered") if "/options/" in response.url else None)
+    page.on("request", lambda request: order.append("password sent")
+            if request.method == "POST" and request.url.endswith("/account/login/") else None)
+    with page.expect_request("**/account/login/with/*/options/"):
+        page.goto("/account/login/")
+    page.get_by_label("Email").fill(user.email)
+    page.get_by_label("Password").fill("correct horse battery staple 42")
+    page.get_by_role("button", name="Sign in", exact=True).click()
+
+    held[0].continue_()  # the options' answer comes in only now
+
+    expect(page).to_have_url(re.compile(r"/account/login/verify/$"))
+    assert order == ["options answered", "password sent"]
+    page.get_by_label("Code", exact=True).fill("424242")
+    page.get_by_role("button", name="Verify").click()
+    expect(page).to_have_url(re.compile(r"/account/profile/$"))
+
+
 def test_wrong_password_shows_one_clear_message(page, user):
     sign_in_page(page, user.email, password="not the password at all")
     expect(page.get_by_role("alert")).to_have_text("Incorrect email or password.")

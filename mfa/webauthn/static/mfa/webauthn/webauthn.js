@@ -155,16 +155,49 @@
       });
   }
 
+  // The autofill's options request starts the session that holds its
+  // challenge, and its answer sets the session cookie. A password sign-in
+  // posted before that answer came back starts a session of its own, and the
+  // later of the two cookies wins: if it was the options', the sign-in lost
+  // its step 2 ("Sign-in expired"). A password manager that submits the form
+  // the moment the page loads does exactly that. So the password form waits
+  // for the options request (a few seconds at most) and then goes with its
+  // cookie, and no options request starts once the form has gone.
+  var OPTIONS_WAIT_MS = 3000;
+
+  function holdWhileOptionsLoad(passwordForm, options) {
+    passwordForm.addEventListener("submit", function (event) {
+      options.passwordSent = true;
+      if (!options.request || passwordForm.dataset.optionsWaited) return;
+      event.preventDefault();
+      passwordForm.dataset.optionsWaited = "1";
+      var gone = false;
+      var go = function () {  // once: when the options' answer is in, or when the wait is over
+        if (gone) return;
+        gone = true;
+        clearTimeout(timer);
+        passwordForm.submit();  // submit(), not requestSubmit(): no second submit event
+      };
+      var timer = setTimeout(go, OPTIONS_WAIT_MS);
+      options.request.then(go, go);
+    });
+  }
+
   function setUpSignIn(form) {
     var field = form.querySelector("input[data-browser-answer]");
+    var email = document.querySelector("input[autocomplete~=username]");
     var autofill = null;
+    var autofillOptions = { request: null, passwordSent: false };  // the request while it is on its way
+    if (email && email.form && email.form !== form) holdWhileOptionsLoad(email.form, autofillOptions);
     // The browser's passkey autofill on the email field (conditional mediation).
     if (PublicKeyCredential.isConditionalMediationAvailable) {
       PublicKeyCredential.isConditionalMediationAvailable().then(function (available) {
-        var email = document.querySelector("input[autocomplete~=username]");
-        if (!available || !email) return;
+        if (!available || !email || autofillOptions.passwordSent) return;
         email.setAttribute("autocomplete", "username webauthn");
-        return fetchOptions(form).then(function (json) {
+        var settled = function () { autofillOptions.request = null; };
+        autofillOptions.request = fetchOptions(form);
+        autofillOptions.request.then(settled, settled);
+        return autofillOptions.request.then(function (json) {
           autofill = new AbortController();
           return navigator.credentials.get({ publicKey: requestOptions(json), mediation: "conditional",
                                              signal: autofill.signal });
