@@ -166,11 +166,13 @@
   var OPTIONS_WAIT_MS = 3000;
 
   function holdWhileOptionsLoad(passwordForm, options) {
+    var waiting = false;
     passwordForm.addEventListener("submit", function (event) {
       options.passwordSent = true;
-      if (!options.request || passwordForm.dataset.optionsWaited) return;
+      if (waiting) { event.preventDefault(); return; }  // a second click: the form goes once, below
+      if (!options.request) return;
       event.preventDefault();
-      passwordForm.dataset.optionsWaited = "1";
+      waiting = true;
       var gone = false;
       var go = function () {  // once: when the options' answer is in, or when the wait is over
         if (gone) return;
