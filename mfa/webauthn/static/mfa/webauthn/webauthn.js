@@ -173,15 +173,11 @@
       if (!options.request) return;
       event.preventDefault();
       waiting = true;
-      var gone = false;
-      var go = function () {  // once: when the options' answer is in, or when the wait is over
-        if (gone) return;
-        gone = true;
-        clearTimeout(timer);
+      var answered = options.request.then(null, function () {});  // a failed request lets the form go too
+      var waitOver = new Promise(function (resolve) { setTimeout(resolve, OPTIONS_WAIT_MS); });
+      Promise.race([answered, waitOver]).then(function () {  // whichever comes first, once
         passwordForm.submit();  // submit(), not requestSubmit(): no second submit event
-      };
-      var timer = setTimeout(go, OPTIONS_WAIT_MS);
-      options.request.then(go, go);
+      });
     });
   }
 
