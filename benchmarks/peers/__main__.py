@@ -475,6 +475,9 @@ FIGURES = [
     ("trivial_queries", "trivial signed-in page: SQL queries", "", True),
     ("trivial_cache", "trivial signed-in page: Redis round trips", "", True),
 ]
+# Ours-only figures whose ratio is to another of the peers' figures: our Profile
+# without the peers' missing sections against their whole page.
+PEER_FIGURE = {"profile_core_cpu": "profile_cpu"}
 
 
 def measure_site(server: Server, pool: UserPool, signins: int, pages: int) -> dict[str, float]:
@@ -598,8 +601,7 @@ def table(results, sites: list[str], rounds: int) -> str:
         for site in sites:
             values = [r[key] for r in results.get(site, []) if key in r]
             cells.append(f"{spread(values)} {unit}".strip() if values else "—")
-        # Ours only: the Profile's peers' sections against the peers' whole pages.
-        ratios = [ratio(results, key, peer, "profile_cpu" if key == "profile_core_cpu" else None) for peer in peers]
+        ratios = [ratio(results, key, peer, PEER_FIGURE.get(key)) for peer in peers]
         lines.append(f"| {label} | " + " | ".join(cells + ratios) + " |")
     passkey = passkey_figure()
     if "ctm" in sites:
